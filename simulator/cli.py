@@ -1,0 +1,60 @@
+"""The ``leosim`` command.
+
+Sub-commands live in :mod:`simulator.commands`, one module each with a ``register(subparsers)``
+function that adds its parser and sets ``func``. Any :class:`~simulator.errors.LeosimError`
+(and a missing or unreadable file) becomes one line on stderr and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+from collections.abc import Sequence
+
+from . import __version__, commands
+from .errors import LeosimError
+
+__all__ = ["main", "build_parser"]
+
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="leosim",
+        description="Cooperative (cell-free) LEO satellite network simulator.",
+    )
+    parser.add_argument("--version", action="version", version=f"leosim {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{commands.__name__}.{info.name}")
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    try:
+        status = args.func(args)
+    except LeosimError as exc:
+        print(f"leosim: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:  # missing, unreadable or unwritable files named on the command line
+        name = f": {exc.filename}" if exc.filename else ""
+        print(f"leosim: error: {exc.strerror or exc}{name}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("leosim: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return int(status or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Cooperation: precoders, closed-form rates, clustering and power allocation, RSAP selection, schemes."""
