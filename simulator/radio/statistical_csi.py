@@ -1,0 +1,60 @@
+"""Statistical CSI of every (satellite, user) link: the hand-off from radio to cooperation (000 Sec. II-B)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["StatisticalCSI"]
+
+
+@dataclass(frozen=True)
+class StatisticalCSI:
+    """Statistical CSI {θ, φ, β, κ, ν, τ} of 000 eq 1, plus the derived quantities the precoders use.
+
+    Arrays share leading axes ``(..., S, U)`` (a snapshot is ``(S, U)``, a block of steps ``(T, S, U)``).
+
+    Attributes
+    ----------
+    beta : ndarray, shape (..., S, U), linear — large-scale gain β_{l,k} (antenna gains, path loss,
+        atmospheric and other losses); 0.0 where there is no link
+    kappa : ndarray, shape (..., S, U), linear — Rician K-factor κ_{l,k}
+    steering : ndarray, shape (..., S, U, N), complex — UPA response a_{l,k} = a_h ⊗ a_v (000 eqs 2–4, 7)
+    phase_rad : ndarray, shape (..., S, U), rad — LOS phase φ_{l,k} = 2π(tν − fτ) (000 eq 5), wrapped to [−π, π)
+    delay_s : ndarray, shape (..., S, U), s — LOS propagation delay τ_{l,k}
+    doppler_hz : ndarray, shape (..., S, U), Hz — Doppler shift ν_{l,k} = (f/c) d/dt range
+    theta_rad, phi_rad : ndarray, shape (..., S, U), rad — AoD in the satellite antenna frame
+    elevation_rad : ndarray, shape (..., S, U), rad — elevation of the satellite seen from the user
+    slant_range_m : ndarray, shape (..., S, U), m
+    visible : ndarray, shape (..., S, U), bool — above the elevation mask (β is 0.0 where False)
+    """
+
+    beta: np.ndarray
+    kappa: np.ndarray
+    steering: np.ndarray
+    phase_rad: np.ndarray
+    delay_s: np.ndarray
+    doppler_hz: np.ndarray
+    theta_rad: np.ndarray
+    phi_rad: np.ndarray
+    elevation_rad: np.ndarray
+    slant_range_m: np.ndarray
+    visible: np.ndarray
+
+    @property
+    def v(self) -> np.ndarray:
+        """v_{l,k} = β_{l,k} / (κ_{l,k} + 1) (000 eq 6; the paper reuses ν for it)."""
+        return self.beta / (self.kappa + 1.0)
+
+    @property
+    def n_sat(self) -> int:
+        return int(self.beta.shape[-2])
+
+    @property
+    def n_user(self) -> int:
+        return int(self.beta.shape[-1])
+
+    @property
+    def n_ant(self) -> int:
+        return int(self.steering.shape[-1])
