@@ -1,0 +1,354 @@
+"""Scenario files: TOML validated into frozen models at the edge, then passed in explicitly.
+
+A scenario names the time span, the constellation, the users, the radio set-up, the schemes and RSAP
+policies to run, the event parameters and where to write. Every field is documented, with unit and
+default, in ``docs/scenarios.md``. Validation happens here, before anything is written: an invalid
+file raises :class:`~simulator.errors.ScenarioError` naming the file, the line (where it can be
+found), the field, the value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import ScenarioError
+
+__all__ = [
+    "SCHEMES",
+    "RSAP_POLICIES",
+    "WALKER_PRESETS",
+    "Scenario",
+    "load_scenario",
+    "parse_scenario",
+]
+
+#: Registry names of every scheme (DESIGN.md "Schemes").
+SCHEMES = (
+    "cf-mntn-smrt",
+    "cf-mntn-szf",
+    "cf-mmimo-imrt",
+    "single-slnr",
+    "single-smrt",
+    "spot-beam",
+    "distance-sca",
+    "distance-uniform",
+    "alg1-uniform",
+    "uc-dmimo",
+    "fc-dmimo",
+    "nct",
+)
+RSAP_POLICIES = ("best-channel", "max-service-time")
+WALKER_PRESETS = ("starlink-shell1", "kuiper-630", "oneweb", "iridium")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+PositiveSeconds = Annotated[float, Field(gt=0.0)]
+
+
+class TimeConfig(_Model):
+    """``[time]``: when the replay starts, how long it lasts and how often rates are logged."""
+
+    start_utc: dt.datetime | None = None
+    duration_s: PositiveSeconds
+    step_s: PositiveSeconds = 1.0
+
+    @field_validator("start_utc")
+    @classmethod
+    def _utc(cls, v: dt.datetime | None) -> dt.datetime | None:
+        if v is None:
+            return None
+        if v.tzinfo is None:
+            raise ValueError("give an explicit UTC offset, e.g. 2026-02-24T00:00:00Z")
+        return v.astimezone(dt.timezone.utc)
+
+    @model_validator(mode="after")
+    def _step_fits(self) -> "TimeConfig":
+        if self.step_s > self.duration_s:
+            raise ValueError(f"step_s={self.step_s} s is longer than duration_s={self.duration_s} s")
+        if round(self.step_s * 1e9) < 1:
+            raise ValueError(f"step_s={self.step_s} s is below the 1 ns time resolution")
+        return self
+
+
+class WalkerConfig(_Model):
+    """Walker delta (``i: t/p/f``) or star parameters."""
+
+    planes: int = Field(ge=1)
+    per_plane: int = Field(ge=1)
+    altitude_km: float = Field(gt=100.0, lt=40_000.0)
+    inclination_deg: float = Field(ge=0.0, le=180.0)
+    phasing: int = Field(ge=0, default=0)
+    star: bool = False
+
+    @model_validator(mode="after")
+    def _phasing(self) -> "WalkerConfig":
+        if self.phasing >= self.planes:
+            raise ValueError(f"phasing={self.phasing} must be in [0, planes={self.planes})")
+        return self
+
+
+class ConstellationConfig(_Model):
+    """``[constellation]``: exactly one of ``preset``, ``walker`` or ``tle``."""
+
+    preset: Literal["starlink-shell1", "kuiper-630", "oneweb", "iridium"] | None = None
+    walker: WalkerConfig | None = None
+    tle: list[Path] | None = None
+    skip_invalid: bool = False
+
+    @field_validator("tle", mode="before")
+    @classmethod
+    def _one_or_many(cls, v: Any) -> Any:
+        return [v] if isinstance(v, str) else v
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> "ConstellationConfig":
+        given = [k for k in ("preset", "walker", "tle") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                f"give exactly one of preset, walker or tle (got {', '.join(given) or 'none'})"
+            )
+        if self.tle is not None and not self.tle:
+            raise ValueError("tle is an empty list; name at least one TLE/OMM file")
+        return self
+
+
+class UserPoint(_Model):
+    name: str
+    lat_deg: float = Field(ge=-90.0, le=90.0)
+    lon_deg: float = Field(ge=-180.0, lt=360.0)
+    height_m: float = Field(ge=-500.0, le=20_000.0, default=0.0)
+
+
+class UserDisc(_Model):
+    """``count`` users drawn uniformly (in area) in a disc of ``radius_km`` around a centre."""
+
+    center_lat_deg: float = Field(ge=-90.0, le=90.0)
+    center_lon_deg: float = Field(ge=-180.0, lt=360.0)
+    radius_km: float = Field(gt=0.0, le=2_000.0)
+    count: int = Field(ge=1, le=100_000)
+    seed: int = Field(ge=0, default=0)
+
+
+class UsersConfig(_Model):
+    """``[users]``: exactly one of ``points``, ``disc`` or ``csv``; optional great-circle motion."""
+
+    points: list[UserPoint] | None = None
+    disc: UserDisc | None = None
+    csv: Path | None = None
+    speed_m_s: float = Field(ge=0.0, le=400.0, default=0.0)
+    heading_deg: float = Field(ge=0.0, lt=360.0, default=90.0)
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> "UsersConfig":
+        given = [k for k in ("points", "disc", "csv") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(f"give exactly one of points, disc or csv (got {', '.join(given) or 'none'})")
+        if self.points is not None:
+            if not self.points:
+                raise ValueError("points is an empty list")
+            names = [p.name for p in self.points]
+            if len(set(names)) != len(names):
+                raise ValueError("user names in points must be unique")
+        return self
+
+
+class RadioConfig(_Model):
+    """``[radio]``: carrier, powers, antennas and the channel model. Defaults are 000's Section VI."""
+
+    frequency_ghz: float = Field(gt=0.1, le=100.0, default=5.0)
+    bandwidth_mhz: float = Field(gt=0.0, le=5_000.0, default=20.0)
+    tx_power_dbm: float = Field(ge=-30.0, le=90.0, default=40.0)
+    ue_tx_power_dbm: float = Field(ge=-30.0, le=60.0, default=30.0)
+    noise_dbm: float = Field(ge=-250.0, le=0.0, default=-140.0)
+    n_h: int = Field(ge=1, le=256, default=8)
+    n_v: int = Field(ge=1, le=256, default=8)
+    spacing_wavelengths: float = Field(gt=0.0, le=10.0, default=0.5)
+    sat_gain_dbi: float = Field(ge=-20.0, le=70.0, default=3.0)
+    ue_gain_dbi: float = Field(ge=-20.0, le=60.0, default=0.0)
+    aperture_radius_m: float | None = Field(gt=0.0, le=50.0, default=None)
+    kappa_model: Literal["constant", "uniform", "tr38811"] = "uniform"
+    kappa_db: float | tuple[float, float] = (15.0, 20.0)
+    environment: Literal["dense_urban", "urban", "suburban", "rural"] = "rural"
+    shadowing: bool = False
+    other_losses_db: float = Field(ge=0.0, le=100.0, default=0.0)
+    n_pilots: int = Field(ge=1, le=4096, default=4)
+    n_beams: int = Field(ge=1, le=1024, default=64)
+
+    @model_validator(mode="after")
+    def _kappa(self) -> "RadioConfig":
+        if self.kappa_model == "uniform":
+            if not isinstance(self.kappa_db, tuple) or self.kappa_db[0] > self.kappa_db[1]:
+                raise ValueError("kappa_model='uniform' needs kappa_db = [low, high] with low <= high")
+        if self.kappa_model == "constant" and isinstance(self.kappa_db, tuple):
+            raise ValueError("kappa_model='constant' needs a single kappa_db value")
+        return self
+
+
+class SchemesConfig(_Model):
+    """``[schemes]``: which schemes and RSAP policies run (all on the same geometry and draws)."""
+
+    names: list[str] = Field(default_factory=lambda: list(SCHEMES))
+    rsap_policies: list[str] = Field(default_factory=lambda: list(RSAP_POLICIES))
+
+    @field_validator("names")
+    @classmethod
+    def _known_schemes(cls, v: list[str]) -> list[str]:
+        return _known(v, SCHEMES, "scheme")
+
+    @field_validator("rsap_policies")
+    @classmethod
+    def _known_policies(cls, v: list[str]) -> list[str]:
+        return _known(v, RSAP_POLICIES, "RSAP policy")
+
+
+def _known(values: list[str], allowed: tuple[str, ...], what: str) -> list[str]:
+    if not values:
+        raise ValueError(f"name at least one {what}")
+    unknown = [v for v in values if v not in allowed]
+    if unknown:
+        raise ValueError(f"unknown {what} {unknown[0]!r}; allowed: {', '.join(allowed)}")
+    if len(set(values)) != len(values):
+        raise ValueError(f"{what} names repeat")
+    return values
+
+
+class EventsConfig(_Model):
+    """``[events]``: visibility mask and the triggers of CSI refresh, reclustering and handover."""
+
+    min_elevation_deg: float = Field(ge=0.0, lt=90.0, default=25.0)
+    csi_period_s: PositiveSeconds = 1.0
+    min_recluster_interval_s: float = Field(ge=0.0, default=15.0)
+    recluster_period_s: float | None = Field(gt=0.0, default=None)
+    backhaul_delay_s: float = Field(ge=0.0, le=10.0, default=0.0)
+    hysteresis_db: float = Field(ge=0.0, le=40.0, default=3.0)
+    time_to_trigger_s: float = Field(ge=0.0, default=0.0)
+    k_max: int = Field(ge=1, default=8)
+    max_candidate_sats: int = Field(ge=1, default=20)
+
+
+class OutputConfig(_Model):
+    """``[output]``: the run directory and how results are chunked."""
+
+    directory: Path | None = None
+    chunk_s: PositiveSeconds = 600.0
+    record_csi: bool = False
+
+
+class Scenario(_Model):
+    """A validated scenario. Paths are absolute (resolved against the scenario file's folder)."""
+
+    name: str = ""
+    seed: int = Field(ge=0, default=0)
+    time: TimeConfig
+    constellation: ConstellationConfig
+    users: UsersConfig
+    radio: RadioConfig = RadioConfig()
+    schemes: SchemesConfig = SchemesConfig()
+    events: EventsConfig = EventsConfig()
+    output: OutputConfig = OutputConfig()
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario TOML file; raises ScenarioError on any problem."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError(f"{path}: scenario file not found") from None
+    except UnicodeDecodeError:
+        raise ScenarioError(f"{path}: not a UTF-8 text file") from None
+    return parse_scenario(text, source=str(path), base_dir=path.parent)
+
+
+def parse_scenario(text: str, *, source: str = "<string>", base_dir: str | Path = ".") -> Scenario:
+    """Validate scenario TOML ``text``; relative paths resolve against ``base_dir``."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{source}: invalid TOML: {exc}") from None
+    raw.setdefault("name", Path(source).stem if source != "<string>" else "scenario")
+    try:
+        scenario = Scenario.model_validate(raw)
+    except ValidationError as exc:
+        raise ScenarioError(_describe(exc, text, source)) from None
+    return _resolve_paths(scenario, Path(base_dir), text, source)
+
+
+def _resolve_paths(sc: Scenario, base: Path, text: str, source: str) -> Scenario:
+    def resolve(p: Path) -> Path:
+        return p if p.is_absolute() else (base / p).resolve()
+
+    constellation = sc.constellation
+    if constellation.tle is not None:
+        files = [resolve(p) for p in constellation.tle]
+        for given, full in zip(constellation.tle, files):
+            if not full.is_file():
+                line = _find_line(text, ("constellation", "tle"))
+                where = f"{source}:{line}" if line else source
+                raise ScenarioError(
+                    f"{where}: constellation.tle: file {str(given)!r} not found (looked at {full})"
+                )
+        constellation = constellation.model_copy(update={"tle": files})
+    users = sc.users
+    if users.csv is not None:
+        full = resolve(users.csv)
+        if not full.is_file():
+            line = _find_line(text, ("users", "csv"))
+            where = f"{source}:{line}" if line else source
+            raise ScenarioError(f"{where}: users.csv: file {str(users.csv)!r} not found (looked at {full})")
+        users = users.model_copy(update={"csv": full})
+    directory = resolve(sc.output.directory) if sc.output.directory else (base / "runs" / sc.name).resolve()
+    output = sc.output.model_copy(update={"directory": directory})
+    return sc.model_copy(update={"constellation": constellation, "users": users, "output": output})
+
+
+def _describe(exc: ValidationError, text: str, source: str) -> str:
+    """One line per problem: ``file:line: field = value: what is allowed``; the first problem first."""
+    lines = []
+    for err in exc.errors():
+        loc = tuple(str(p) for p in err["loc"])
+        field = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown field (check its spelling in docs/scenarios.md)"
+        elif err["type"] == "missing":
+            msg = "required field is missing"
+        line = _find_line(text, loc)
+        where = f"{source}:{line}" if line else source
+        value = "" if err["type"] == "missing" else f" = {err['input']!r}"
+        lines.append(f"{where}: {field}{value}: {msg}")
+    head = lines[0]
+    more = f" (and {len(lines) - 1} more: {'; '.join(lines[1:3])})" if len(lines) > 1 else ""
+    return head + more
+
+
+def _find_line(text: str, loc: tuple[str, ...]) -> int | None:
+    """Best-effort 1-based line of the key ``loc`` in TOML ``text`` (tables and inline keys)."""
+    keys = [k for k in loc if not k.isdigit()]
+    if not keys:
+        return None
+    table: str | None = None
+    section = ".".join(keys[:-1])
+    key = keys[-1]
+    header = re.compile(r"^\s*\[\s*([^\]]+?)\s*\]")
+    for number, line in enumerate(text.splitlines(), start=1):
+        m = header.match(line)
+        if m:
+            table = m.group(1)
+            continue
+        if re.match(rf"^\s*{re.escape(key)}\s*=", line) and (table == section or (not section and table is None)):
+            return number
+        if section and table is not None and section.startswith(table) and re.search(rf"\b{re.escape(key)}\s*=", line):
+            return number
+    if section:
+        return _find_line(text, tuple(keys[:-1]))
+    return None
