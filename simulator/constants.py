@@ -18,3 +18,4 @@ SGP4_J2 = 0.001_082_616
 EARTH_ROTATION_RATE = 7.292_115_146_706_979e-5  # rad/s, IERS conventions (sidereal)
 SECONDS_PER_DAY = 86_400.0  # s
 NS_PER_S = 1_000_000_000  # ns/s, integer: SimPy time is an integer ns count
+M_PER_KM = 1_000.0  # m/km, SI prefix: SGP4 works in km and km/s
