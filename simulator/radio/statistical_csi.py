@@ -23,7 +23,8 @@ class StatisticalCSI:
     steering : ndarray, shape (..., S, U, N), complex — UPA response a_{l,k} = a_h ⊗ a_v (000 eqs 2–4, 7)
     phase_rad : ndarray, shape (..., S, U), rad — LOS phase φ_{l,k} = 2π(tν − fτ) (000 eq 5), wrapped to [−π, π)
     delay_s : ndarray, shape (..., S, U), s — LOS propagation delay τ_{l,k}
-    doppler_hz : ndarray, shape (..., S, U), Hz — Doppler shift ν_{l,k} = (f/c) d/dt range
+    doppler_hz : ndarray, shape (..., S, U), Hz — received Doppler shift ν_{l,k} = −(f/c) d/dt range
+        (positive while approaching; the sign that makes eq 5 the expansion of −2πfτ(t), see docs/radio.md)
     theta_rad, phi_rad : ndarray, shape (..., S, U), rad — AoD in the satellite antenna frame
     elevation_rad : ndarray, shape (..., S, U), rad — elevation of the satellite seen from the user
     slant_range_m : ndarray, shape (..., S, U), m
