@@ -1,0 +1,237 @@
+"""Closed-form downlink rates of CF-mNTN with sMRT and sZF (000 Theorem 1, eqs 21–22, 27–28, 52).
+
+Every scheme here (and iMRT in :mod:`~simulator.cooperation.rates_cfmmimo`) is reduced to the
+*link moments* of the effective gains h_{l,k}^H w_{l,j}::
+
+    mean[..., l, k, j] = E{h_{l,k}^H w_{l,j}},   var[..., l, k, j] = V{h_{l,k}^H w_{l,j}}
+
+Gains of different satellites are independent, so with power weights p (..., L, K) the SINR of the
+use-and-then-forget bound 000 eq 21 is::
+
+    SINR_k = ρ |Σ_l p_{l,k} mean_{l,k,k}|² /
+             (ρ Σ_j Σ_l p_{l,j}² var_{l,k,j} + ρ Σ_{j≠k} |Σ_l p_{l,j} mean_{l,k,j}|² + σ²)
+
+For a deterministic precoder w and h_{l,k} = g_{l,k} a_{l,k}, g ~ CN(m, v), m = √(κv) e^{jφ}
+(000 eqs 8, 59–60): mean = m_{l,k}^* a_{l,k}^H w_{l,j}, var = v_{l,k} |a_{l,k}^H w_{l,j}|²
+(000 eqs 65–66). Substituting sMRT/sZF gives 000 eq 22 with the corrections listed in
+``docs/paper-notes.md`` (the missing ρ/N on the sMRT interference term, among others).
+
+Spectral efficiency is ``log2(1 + SINR)`` in bit/s/Hz.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+
+from ..errors import InputError
+from ..radio.statistical_csi import StatisticalCSI
+from .coefficients import SinrCoefficients
+from .precoders import smrt_precoders, szf_precoders
+
+__all__ = [
+    "link_moments",
+    "sinr_from_moments",
+    "coefficients_from_moments",
+    "statistical_precoders",
+    "sinr_closed_form",
+    "coefficients",
+    "rates",
+    "sinr_large_n",
+    "spectral_efficiency",
+]
+
+Precoder = Literal["smrt", "szf"]
+ZfUsers = Literal["all", "cluster"]
+
+
+def spectral_efficiency(sinr: np.ndarray) -> np.ndarray:
+    """Spectral efficiency log2(1 + SINR) in bit/s/Hz (000 eq 21).
+
+    >>> float(spectral_efficiency(np.array(3.0)))
+    2.0
+    """
+    return np.log2(1.0 + np.asarray(sinr, dtype=float))
+
+
+def link_moments(csi: StatisticalCSI, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and variance of h_{l,k}^H w_{l,j} for deterministic precoders (000 eqs 65–66).
+
+    Parameters
+    ----------
+    csi : StatisticalCSI — arrays (..., L, K), steering (..., L, K, N)
+    w : ndarray, shape (..., L, K, N), complex — precoder of satellite l for user j
+
+    Returns
+    -------
+    mean : ndarray, shape (..., L, K, K), complex — mean[l, k, j] = m_{l,k}^* a_{l,k}^H w_{l,j}
+    var : ndarray, shape (..., L, K, K), float — var[l, k, j] = v_{l,k} |a_{l,k}^H w_{l,j}|²
+    """
+    proj = np.conj(csi.steering) @ np.swapaxes(w, -1, -2)          # a_{l,k}^H w_{l,j}
+    v = csi.v
+    m = np.sqrt(csi.kappa * v) * np.exp(1j * csi.phase_rad)         # 000 eq 60
+    return np.conj(m)[..., None] * proj, v[..., None] * np.abs(proj) ** 2
+
+
+def sinr_from_moments(mean: np.ndarray, var: np.ndarray, p: np.ndarray, tx_power_w: float,
+                      noise_w: float | np.ndarray) -> np.ndarray:
+    """SINR_k of 000 eq 21 (and eq 47) from the link moments; see the module docstring.
+
+    Parameters
+    ----------
+    mean, var : ndarray, shape (..., L, K, K) — link moments, index [l, k, j]
+    p : ndarray, shape (..., L, K) — power weights p_{l,j} (zero outside the clusters)
+    tx_power_w : float, W — satellite transmit power ρ_t
+    noise_w : float or ndarray, shape (...,), W — noise power σ_n²
+
+    Returns
+    -------
+    ndarray, shape (..., K), linear
+    """
+    p = np.asarray(p, dtype=float)
+    amp = np.einsum("...lkj,...lj->...kj", mean, p)                 # Σ_l p_{l,j} mean_{l,k,j}
+    signal = np.abs(np.diagonal(amp, axis1=-2, axis2=-1)) ** 2
+    spread = np.einsum("...lkj,...lj->...k", var, p**2)
+    cross = np.sum(np.abs(amp) ** 2, axis=-1) - signal
+    noise = np.asarray(noise_w, dtype=float)[..., None]
+    return tx_power_w * signal / (tx_power_w * (spread + cross) + noise)
+
+
+def coefficients_from_moments(mean: np.ndarray, var: np.ndarray, tx_power_w: float, noise_w: float | np.ndarray,
+                              cluster_mask: np.ndarray | None = None) -> SinrCoefficients:
+    """Coefficient form b, G of 000 eqs 27–28 (user index of the C term corrected to j) from link moments.
+
+    b_{l,k} = √ρ mean_{l,k,k} (real and ≥ 0 for phase-compensated precoders);
+    G[k, j] = [diag(c_{·,k,j}); Re d_{·,k,j}; Im d_{·,k,j}] of shape (L + 2, L) with
+    c_{l,k,j} = √(ρ var_{l,k,j}) and d_{l,k,j} = √ρ mean_{l,k,j} for j ≠ k (0 for j = k), so that
+    :func:`~simulator.cooperation.coefficients.sinr` equals :func:`sinr_from_moments`.
+
+    Parameters
+    ----------
+    mean, var : ndarray, shape (..., L, K, K) — link moments, index [l, k, j]
+    tx_power_w : float, W
+    noise_w : float or ndarray, shape (...,), W
+    cluster_mask : ndarray, shape (..., L, K), bool, optional — l ∈ L_k; coefficients of (l, k)
+        outside the clusters are zeroed, so any p gives the SINR of p restricted to the clusters
+
+    Returns
+    -------
+    SinrCoefficients — b (..., L, K), G (..., K, K, L + 2, L), noise
+    """
+    n_sat, n_user = mean.shape[-3], mean.shape[-1]
+    amp = np.sqrt(tx_power_w) * mean
+    b = np.real(np.diagonal(amp, axis1=-2, axis2=-1))               # diagonal of [l, k, k] -> (..., L, K)
+    off = 1.0 - np.eye(n_user)
+    c = np.moveaxis(np.sqrt(tx_power_w * var), -3, -1)             # (..., K, K, L)
+    d = np.moveaxis(amp * off, -3, -1)
+    G = np.zeros(mean.shape[:-3] + (n_user, n_user, n_sat + 2, n_sat))
+    idx = np.arange(n_sat)
+    G[..., idx, idx] = c
+    G[..., n_sat, :] = np.real(d)
+    G[..., n_sat + 1, :] = np.imag(d)
+    if cluster_mask is not None:
+        mask = np.asarray(cluster_mask, dtype=float)
+        b = b * mask
+        G = G * np.swapaxes(mask, -1, -2)[..., None, :, None, :]     # column l of G[k, j] times 1{l ∈ L_j}
+    return SinrCoefficients(b=b, G=G, noise=noise_w)
+
+
+def statistical_precoders(csi: StatisticalCSI, precoder: Precoder, cluster_mask: np.ndarray | None = None,
+              zf_users: ZfUsers = "all") -> np.ndarray:
+    """Statistical precoders of a scheme: sMRT (000 eq 9) or sZF (eq 11); shape (..., L, K, N).
+
+    ``zf_users='all'`` stacks all K users in A_l (000 eq 11); ``'cluster'`` stacks only K_l, taken
+    from ``cluster_mask`` (required then). sMRT ignores both.
+    """
+    if precoder == "smrt":
+        return smrt_precoders(csi)
+    if precoder != "szf":
+        raise InputError(f"precoder={precoder!r} is not one of 'smrt', 'szf'")
+    if zf_users == "all":
+        return szf_precoders(csi)
+    if zf_users != "cluster":
+        raise InputError(f"zf_users={zf_users!r} is not one of 'all', 'cluster'")
+    if cluster_mask is None:
+        raise InputError("zf_users='cluster' needs cluster_mask (..., L, K) naming the users of each satellite")
+    return szf_precoders(csi, served=cluster_mask)
+
+
+def sinr_closed_form(csi: StatisticalCSI, precoder: Precoder, p: np.ndarray, tx_power_w: float,
+                     noise_w: float | np.ndarray, zf_users: ZfUsers = "all") -> np.ndarray:
+    """Closed-form SINR of CF-mNTN (000 Theorem 1, eq 22 corrected; general form eqs 21, 65–66).
+
+    Parameters
+    ----------
+    csi : StatisticalCSI — arrays (..., L, K), steering (..., L, K, N)
+    precoder : 'smrt' or 'szf'
+    p : ndarray, shape (..., L, K) — power weights, zero outside the clusters (L_k = {l : p_{l,k} > 0},
+        000 eq 25); Σ_k p_{l,k}² ≤ 1 is the caller's power constraint (000 eq 14)
+    tx_power_w : float, W — ρ_t
+    noise_w : float or ndarray, shape (...,), W — σ_n²
+    zf_users : 'all' (000 eq 11) or 'cluster' (A_l holds K_l = {k : p_{l,k} > 0}); sZF only
+
+    Returns
+    -------
+    ndarray, shape (..., K), linear SINR
+    """
+    mask = np.asarray(p) > 0 if zf_users == "cluster" else None
+    mean, var = link_moments(csi, statistical_precoders(csi, precoder, mask, zf_users))
+    return sinr_from_moments(mean, var, p, tx_power_w, noise_w)
+
+
+def rates(csi: StatisticalCSI, precoder: Precoder, p: np.ndarray, tx_power_w: float,
+          noise_w: float | np.ndarray, zf_users: ZfUsers = "all") -> np.ndarray:
+    """Spectral efficiency R_k = log2(1 + SINR_k) of CF-mNTN in bit/s/Hz (000 eq 22); shape (..., K).
+
+    Arguments as :func:`sinr_closed_form`.
+    """
+    return spectral_efficiency(sinr_closed_form(csi, precoder, p, tx_power_w, noise_w, zf_users))
+
+
+def coefficients(csi: StatisticalCSI, precoder: Precoder, tx_power_w: float, noise_w: float | np.ndarray,
+                 cluster_mask: np.ndarray | None = None, zf_users: ZfUsers = "all") -> SinrCoefficients:
+    """Coefficient form of the Theorem-1 SINR for power allocation (000 eqs 27–28, corrected).
+
+    ``sinr(coefficients(csi, precoder, ρ, σ², mask), p)`` equals
+    ``sinr_closed_form(csi, precoder, p * mask, ρ, σ²)`` for every p. For sMRT,
+    b_{l,k} = √(ρ N κ_{l,k} v_{l,k}), c_{l,k,j} = √(ρ v_{l,k} / N) |a_{l,k}^H a_{l,j}|,
+    d_{l,k,j} = √(ρ κ_{l,k} v_{l,k} / N) e^{j(φ_{l,j} − φ_{l,k})} a_{l,k}^H a_{l,j}; for sZF with full
+    rank, b_{l,k} = √(ρ κ v) / ||u_{l,k}||, c_{l,k,k} = √(ρ v) / ||u_{l,k}|| and the rest vanish.
+
+    Parameters
+    ----------
+    csi : StatisticalCSI
+    precoder : 'smrt' or 'szf'
+    tx_power_w : float, W
+    noise_w : float or ndarray, shape (...,), W
+    cluster_mask : ndarray, shape (..., L, K), bool, optional — None: every satellite may serve
+        every user; with ``zf_users='cluster'`` it also selects the users stacked in A_l, and the
+        coefficients are then valid only for p supported in the mask
+    zf_users : 'all' or 'cluster' — see :func:`statistical_precoders`
+
+    Returns
+    -------
+    SinrCoefficients — b (..., L, K), G (..., K, K, L + 2, L), noise = σ_n²
+    """
+    mean, var = link_moments(csi, statistical_precoders(csi, precoder, cluster_mask, zf_users))
+    return coefficients_from_moments(mean, var, tx_power_w, noise_w, cluster_mask)
+
+
+def sinr_large_n(csi: StatisticalCSI, p: np.ndarray, tx_power_w: float, noise_w: float | np.ndarray) -> np.ndarray:
+    """Large-N SINR of CF-mNTN, sMRT and sZF alike (000 Proposition 1, eq 52).
+
+    SINR_k = ρ N (Σ_l p_{l,k} √(κ_{l,k} v_{l,k}))² / (ρ N Σ_l p_{l,k}² v_{l,k} + σ²), the limit of
+    eq 22 when the steering vectors of distinct users are orthogonal, |a_{l,k}^H a_{l,j}| = N δ_{k,j}.
+
+    Returns
+    -------
+    ndarray, shape (..., K), linear
+    """
+    p = np.asarray(p, dtype=float)
+    n_ant = csi.steering.shape[-1]
+    v = csi.v
+    amp = np.sum(p * np.sqrt(csi.kappa * v), axis=-2)
+    spread = np.sum(p**2 * v, axis=-2)
+    noise = np.asarray(noise_w, dtype=float)[..., None]
+    return tx_power_w * n_ant * amp**2 / (tx_power_w * n_ant * spread + noise)
