@@ -208,6 +208,39 @@ def test_aperture_pattern_enters_beta_at_the_off_nadir_angle() -> None:
     assert csi.beta[0, 0] / ref.beta[0, 0] < 0.99  # the 10 λ aperture is narrow: 1° off nadir loses gain
 
 
+def test_beam_pointed_at_a_target_gives_full_gain_there_and_minus_3db_at_half_beamwidth(users) -> None:
+    from scipy.optimize import brentq
+
+    from simulator.radio.aperture import beamwidth_3db_rad
+
+    params = paper004_params(shadowing=False)
+    pos, vel = _constellation(np.array([100.0]))
+    target = users[0]
+    half_bw = beamwidth_3db_rad(params.aperture_radius_m, params.frequency_hz) / 2.0
+    sat = pos[0, 0]
+    # A ground point along the meridian whose direction is exactly half a beamwidth off the beam axis.
+    axis = (target - sat) / np.linalg.norm(target - sat)
+
+    def ground(dlat):
+        return wgs84.latlon(USERS_LATLON[0][0] + dlat, USERS_LATLON[0][1]).itrs_xyz.m
+
+    def off_axis(dlat):
+        d = ground(dlat) - sat
+        return np.arccos(d @ axis / np.linalg.norm(d)) - half_bw
+
+    edge = ground(brentq(off_axis, 0.0, 5.0, xtol=1e-12))
+    pts = np.stack([target, edge])
+    kw = dict(params=params, min_elevation_deg=0.0)
+    pointed = compute_statistical_csi(pos[0, :1], vel[0, :1], pts, beam_target_m=target, **kw)
+    ref = compute_statistical_csi(pos[0, :1], vel[0, :1], pts, **dict(kw, params=params.replace(aperture_radius_m=None)))
+    gain_db = lin_to_db(pointed.beta / ref.beta)[0]
+    assert abs(gain_db[0]) < 1e-9  # on the beam axis: the peak
+    assert abs(gain_db[1] + 3.0) < 1e-3  # half a 3-dB beamwidth off the axis (TR 38.811 §6.4.1)
+    # A per-satellite target array (S, 3) gives the same numbers as a shared (3,) target.
+    per_sat = compute_statistical_csi(pos[0, :1], vel[0, :1], pts, beam_target_m=target[None], **kw)
+    np.testing.assert_array_equal(per_sat.beta, pointed.beta)
+
+
 def test_random_models_need_a_generator_and_draws_are_shared(users: np.ndarray) -> None:
     pos, vel = _constellation(np.array([100.0]))
     with pytest.raises(InputError, match="rng"):

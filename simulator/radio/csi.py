@@ -168,6 +168,7 @@ def compute_statistical_csi(
     rng: np.random.Generator | None = None,
     link_draws: LinkDraws | None = None,
     min_elevation_deg: float = 0.0,
+    beam_target_m: ArrayLike | None = None,
 ) -> StatisticalCSI:
     """Statistical CSI of every satellite→user link from ECEF positions and velocities (000 eqs 1–8).
 
@@ -184,6 +185,9 @@ def compute_statistical_csi(
         all leading axes) when ``link_draws`` is not given
     link_draws : LinkDraws, optional — per-link variates to reuse (time-consistent CSI)
     min_elevation_deg : float, deg — elevation mask; links below it have β = 0.0, visible False
+    beam_target_m : ndarray, shape (3,) or (..., S, 3), m, optional — ECEF point each satellite's beam
+        points at; the aperture pattern (004 eq 6, TR 38.811 §6.4.1) is evaluated at the angle between
+        the beam axis and the user. None: the beam points at nadir (angle = off-nadir angle).
 
     Returns
     -------
@@ -232,7 +236,10 @@ def compute_statistical_csi(
         loss_db = loss_db + sigma * draws.shadow_normal
     if p.los_model == "tr38811":
         loss_db = loss_db + clutter_loss_db(elevation, p.environment, p.band, los)
-    pattern = 1.0 if p.aperture_radius_m is None else aperture_gain(aod.boresight_rad, p.aperture_radius_m, p.frequency_hz)
+    pattern = 1.0
+    if p.aperture_radius_m is not None:
+        off_axis = aod.boresight_rad if beam_target_m is None else _off_axis_rad(sat, rel, slant, beam_target_m)
+        pattern = aperture_gain(off_axis, p.aperture_radius_m, p.frequency_hz)
     beta = large_scale_gain(
         slant, p.frequency_hz, tx_gain_dbi=p.tx_gain_dbi, rx_gain_dbi=p.rx_gain_dbi, pattern_gain=pattern, loss_db=loss_db
     )
@@ -251,6 +258,14 @@ def compute_statistical_csi(
         slant_range_m=slant,
         visible=visible,
     )
+
+
+def _off_axis_rad(sat: np.ndarray, rel: np.ndarray, slant: np.ndarray, beam_target_m: ArrayLike) -> np.ndarray:
+    """Angle (…, S, U) between each satellite's beam axis (towards ``beam_target_m``) and each user."""
+    axis = np.asarray(beam_target_m, dtype=float) - sat
+    axis = axis / np.linalg.norm(axis, axis=-1, keepdims=True)
+    cos = np.einsum("...sux,...sx->...su", rel, axis) / slant
+    return np.arccos(np.clip(cos, -1.0, 1.0))
 
 
 def _link_draws(
