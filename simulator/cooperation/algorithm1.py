@@ -1,0 +1,527 @@
+"""Algorithm 1 of 000: user-centric satellite clustering and max-min power allocation (Sec. IV).
+
+P1 (eq 23) — maximise the minimum SINR over clusters and power weights with at most K_max users per
+satellite — is recast as the sparse recovery problem P2 (eq 29): the clusters are the supports of the
+power weights p_{l,k}. The outer loop replaces the support-size constraint (29c) by the reweighted
+ℓ2 constraint Σ_k ω_{l,k} p_{l,k}^2 <= K_max (eqs 30–31); the inner loop solves the resulting P3
+(eq 32) by SCA (eqs 33–37) or exactly by the generalised Dinkelbach method on sqrt-SINR ratios.
+``docs/algorithm1.md`` lists the choices made where the paper is silent; in short:
+
+* eq 30 is used as ω = 1 / (p^2 + ε) with ε = 1e-10 (000 Sec. VI-A); read as printed, ε^{-1} in the
+  denominator would make every weight ~1e-10 and 37c void;
+* the printed SCA start t_prev = 0, p_prev = 0 divides by zero in eq 36; every P3 solve starts from a
+  P3-feasible point instead: uniform power over the allowed links at first, later the previous
+  solution scaled into the new 37c, with t_prev = min_k SINR_k > 0, so each step is monotone;
+* default ``inner="hybrid"``: the first (cold) P3 by Dinkelbach, which converges in a few cone
+  programs where SCA needs many small steps; each later reweighting iteration takes one SCA step
+  (``reweight_steps``); the final polish runs SCA to ``tol``;
+* a link counts towards (29c) when it carries more than 1 % of its user's signal amplitude
+  Σ_l b_{l,k} p_{l,k}; links whose 37c bound sqrt(K_max / ω) is below 1e-4 are pinned to 0;
+* when every satellite serves at most K_max such links, each satellite keeps its K_max strongest
+  links and the power is re-optimised on them without 37c ("polish"); links left with under 1e-4
+  of their user's amplitude are then dropped. If the reweighting stalls (``max_outer``), the same
+  pruning enforces K_max and the reason says so.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import InputError, SolverError
+from .coefficients import SinrCoefficients, sinr
+from .socp import RatioProblem, ScaProblem
+
+__all__ = ["Decision", "algorithm1", "sca_power", "solve_p3", "p3_bisection", "uniform_power", "EPSILON"]
+
+EPSILON = 1e-10  #: ε of the reweighting (000 eq 30, Sec. VI-A)
+SHARE_MIN = 1e-2  #: a link serves when it carries more than this share of its user's signal amplitude
+PIN_BOUND = 1e-4  #: links with sqrt(K_max / ω) < PIN_BOUND are pinned to 0 (−80 dB of a satellite's power)
+LINK_FLOOR = 1e-4  #: after the polish, links below this share of their user's amplitude are dropped
+ROUNDOFF = 1e-12  #: relative size below which a G entry is round-off and dropped
+INNER_CHOICES = ("hybrid", "sca", "dinkelbach")
+
+#: ``factory(coeffs, variables, k_max, method)`` -> a P4 ("sca") or ratio ("dinkelbach") program
+ProblemFactory = Callable[[SinrCoefficients, np.ndarray, "int | None", str], object]
+
+
+def _default_factory(coeffs: SinrCoefficients, variables: np.ndarray, k_max: int | None, method: str) -> object:
+    cls = ScaProblem if method == "sca" else RatioProblem
+    return cls(coeffs, variables, k_max=k_max)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A clustering and power decision for one snapshot.
+
+    Attributes
+    ----------
+    power : ndarray, shape (L, K) — power weights p_{l,k} >= 0 with Σ_k p_{l,k}^2 <= 1 (000 eq 14)
+    cluster : ndarray, shape (L, K), bool — served links (L_k of eq 25); power is 0 outside
+    min_sinr : float, linear — minimum SINR over the users that have a usable link (000 fn. 2)
+    sinr : ndarray, shape (K,), linear — SINR of every user (0.0 for users without a usable link)
+    inner_iters : int — cone programs solved in the inner loops, polish included
+    outer_iters : int — reweighting iterations (0 for fixed clusters)
+    solve_s : float, s — wall time of the call
+    status : str — ``"optimal"``; ``"uniform"`` (uniform power, no optimisation); or
+        ``"fallback:no-link"``, ``"fallback:solver"``, ``"fallback:invalid-noise"``
+    reason : str — what was done beyond the plain algorithm (empty when nothing)
+    history : tuple of float — min SINR after each accepted inner step (non-decreasing per loop)
+    omega : ndarray, shape (L, K) or None — final reweighting weights ω (for warm starts)
+    allowed : ndarray, shape (L, K), bool or None — the usable links the decision was taken over
+    """
+
+    power: np.ndarray
+    cluster: np.ndarray
+    min_sinr: float
+    sinr: np.ndarray
+    inner_iters: int = 0
+    outer_iters: int = 0
+    solve_s: float = 0.0
+    status: str = "optimal"
+    reason: str = ""
+    history: tuple[float, ...] = ()
+    omega: np.ndarray | None = field(default=None, repr=False)
+    allowed: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def total_iters(self) -> int:
+        """Inner plus outer iterations (the "total" of 000 Fig. 10)."""
+        return self.inner_iters + self.outer_iters
+
+
+# -- helpers -----------------------------------------------------------------------------------------
+def _prepare(coeffs: SinrCoefficients, allowed: np.ndarray | None) -> tuple[SinrCoefficients, np.ndarray, list[str]]:
+    """Finite coefficients and the usable links: allowed, finite, b_{l,k} > 0.
+
+    G entries below ROUNDOFF times the largest are set to 0: they are round-off (sZF's nulled
+    interference comes out at ~1e-14 of the signal terms) and would make every cone dense.
+    """
+    b = np.asarray(coeffs.b, dtype=float)
+    G = np.asarray(coeffs.G, dtype=float)
+    notes = []
+    usable = np.ones(b.shape, dtype=bool) if allowed is None else np.asarray(allowed, dtype=bool).copy()
+    finite = np.isfinite(b) & np.all(np.isfinite(G), axis=(0, 2)).T
+    if not finite.all():
+        notes.append(f"{int((~finite).sum())} links with non-finite coefficients left out")
+        b = np.where(np.isfinite(b), b, 0.0)
+        G = np.where(np.isfinite(G), G, 0.0)
+        usable &= finite
+    usable &= b > 0.0
+    G = np.where(np.abs(G) > ROUNDOFF * np.abs(G).max(initial=0.0), G, 0.0)
+    dead_users = np.flatnonzero(~usable.any(axis=0))
+    if dead_users.size:
+        notes.append(f"users {dead_users.tolist()} have no usable satellite link: power 0, SINR 0")
+    return SinrCoefficients(b=b, G=G, noise=float(coeffs.noise)), usable, notes
+
+
+def uniform_power(cluster: np.ndarray) -> np.ndarray:
+    """Each satellite splits its power equally over its served users: p_{l,k} = 1 / sqrt(|K_l|).
+
+    >>> uniform_power(np.array([[True, True], [False, True]]))
+    array([[0.70710678, 0.70710678],
+           [0.        , 1.        ]])
+    """
+    cluster = np.asarray(cluster, dtype=bool)
+    count = cluster.sum(axis=-1, keepdims=True)
+    return np.where(cluster, 1.0 / np.sqrt(np.maximum(count, 1)), 0.0)
+
+
+def _scale_into(p: np.ndarray, omega: np.ndarray | None, k_max: int | None) -> np.ndarray:
+    """Scale each satellite's weights so that 37d (and 37c with ω) hold."""
+    load = np.sum(p**2, axis=1)
+    factor = np.ones(p.shape[0])
+    np.divide(1.0, np.sqrt(load), out=factor, where=load > 1.0)
+    if omega is not None and k_max is not None:
+        wload = np.sum(omega * p**2, axis=1) / k_max
+        factor = np.minimum(factor, np.where(wload > 1.0, 1.0 / np.sqrt(np.maximum(wload, 1.0)), 1.0))
+    return p * factor[:, None]
+
+
+def _min_sinr(coeffs: SinrCoefficients, p: np.ndarray, users: np.ndarray) -> float:
+    return float(sinr(coeffs, p)[users].min()) if users.size else 0.0
+
+
+def _prune(p: np.ndarray, b: np.ndarray, support: np.ndarray, k_max: int) -> np.ndarray:
+    """Keep per satellite the K_max links with the largest share of their user's signal amplitude."""
+    share = np.where(support, _shares(p * support, b), -1.0)
+    rank = np.argsort(np.argsort(-share, axis=1, kind="stable"), axis=1)
+    return support & (rank < k_max)
+
+
+def _shares(p: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Share p_{l,k} b_{l,k} / Σ_l p_{l,k} b_{l,k} of each link in its user's signal amplitude."""
+    amp = p * b
+    return amp / np.maximum(amp.sum(axis=0, keepdims=True), np.finfo(float).tiny)
+
+
+def _support(p: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Links carrying more than SHARE_MIN of their user's signal amplitude (each user keeps its strongest)."""
+    return _shares(p, b) > SHARE_MIN
+
+
+class _Run:
+    """Bookkeeping of one optimiser call: cone programs, iterations and the min-SINR history."""
+
+    def __init__(
+        self, coeffs: SinrCoefficients, users: np.ndarray, max_inner: int, factory: ProblemFactory | None
+    ) -> None:
+        self.coeffs, self.users, self.max_inner = coeffs, users, max_inner
+        self.factory = factory or _default_factory
+        self.inner_iters = 0
+        self.history: list[float] = []
+        self._problems: dict[tuple, object] = {}
+
+    def problem(self, variables: np.ndarray, k_max: int | None, method: str) -> object:
+        key = (variables.tobytes(), k_max, method)
+        if key not in self._problems:
+            self._problems[key] = self.factory(self.coeffs, variables, k_max, method)
+        return self._problems[key]
+
+    def p3(
+        self,
+        p: np.ndarray,
+        variables: np.ndarray,
+        *,
+        method: str,
+        tol: float,
+        omega: np.ndarray | None = None,
+        k_max: int | None = None,
+        max_steps: int | None = None,
+    ) -> tuple[np.ndarray, float]:
+        """Solve P3 from the feasible point ``p``; return the best point and its min SINR.
+
+        Every step's point is re-evaluated with the exact SINR and kept only if it improves the
+        minimum, so the history is non-decreasing whatever the solver accuracy; the loop stops when
+        the relative gain falls to ``tol``.
+        """
+        problem = self.problem(variables, k_max, method)
+        t = _min_sinr(self.coeffs, p, self.users)
+        self.history.append(t)
+        for _ in range(self.max_inner if max_steps is None else min(max_steps, self.max_inner)):
+            if method == "sca":
+                p_new, _ = problem.step(p, t, omega=omega)
+            else:
+                p_new, _ = problem.solve(np.sqrt(t), p, omega=omega)
+            p_new = _scale_into(p_new * variables, omega, k_max)  # solver tolerance: hold 37c–d exactly
+            t_new = _min_sinr(self.coeffs, p_new, self.users)
+            self.inner_iters += 1
+            if t_new <= t:
+                break
+            gain = t_new / t - 1.0
+            p, t = p_new, t_new
+            self.history.append(t)
+            if gain <= tol:
+                break
+        return p, t
+
+    def decision(self, p, cluster, allowed, *, outer=0, status="optimal", notes=(), omega=None, start=0.0):
+        s = sinr(self.coeffs, p)
+        return Decision(
+            power=p,
+            cluster=cluster,
+            min_sinr=float(s[self.users].min()) if self.users.size else 0.0,
+            sinr=s,
+            inner_iters=self.inner_iters,
+            outer_iters=outer,
+            solve_s=time.perf_counter() - start,
+            status=status,
+            reason="; ".join(n for n in notes if n),
+            history=tuple(self.history),
+            omega=omega,
+            allowed=allowed,
+        )
+
+
+def _seed(p: np.ndarray, variables: np.ndarray, users: np.ndarray) -> np.ndarray:
+    """Give users without signal uniform weights on their variable links (then rescaled into 37c–d)."""
+    silent = users[~(p[:, users] > 0.0).any(axis=0)]
+    if silent.size:
+        p = p.copy()
+        p[:, silent] = uniform_power(variables)[:, silent]
+    return p
+
+
+def _invalid_noise(coeffs: SinrCoefficients, start: float) -> Decision | None:
+    noise = float(coeffs.noise)
+    if np.isfinite(noise) and noise > 0.0:
+        return None
+    L, K = np.shape(coeffs.b)
+    return Decision(
+        power=np.zeros((L, K)),
+        cluster=np.zeros((L, K), dtype=bool),
+        min_sinr=0.0,
+        sinr=np.zeros(K),
+        solve_s=time.perf_counter() - start,
+        status="fallback:invalid-noise",
+        reason=f"noise power {noise!r} is not a positive number: no power allocated",
+    )
+
+
+def _check(coeffs: SinrCoefficients, mask: np.ndarray | None, k_max: int | None = None) -> None:
+    """Shapes of one snapshot and K_max; raises InputError (a caller's mistake, not numerics)."""
+    b, G = np.shape(coeffs.b), np.shape(coeffs.G)
+    if len(b) != 2 or len(G) != 4 or G[:2] != (b[1], b[1]) or G[3] != b[0]:
+        raise InputError(f"coefficients of one snapshot need b (L, K) and G (K, K, M, L); got b {b}, G {G}")
+    if mask is not None and np.shape(mask) != b:
+        raise InputError(f"mask shape {np.shape(mask)} differs from b {b}: pass an (L, K) bool array")
+    if k_max is not None and (int(k_max) != k_max or k_max < 1):
+        raise InputError(f"k_max={k_max!r}: the users per satellite must be an integer >= 1")
+
+
+def _methods(inner: str) -> tuple[str, str]:
+    """P3 solvers (cold start, refinement) of an ``inner`` choice."""
+    if inner not in INNER_CHOICES:
+        raise InputError(f"inner={inner!r}, expected one of {INNER_CHOICES}")
+    return ("sca", "sca") if inner == "sca" else ("dinkelbach", "dinkelbach" if inner == "dinkelbach" else "sca")
+
+
+def algorithm1(
+    coeffs: SinrCoefficients,
+    k_max: int,
+    *,
+    epsilon: float = EPSILON,
+    allowed: np.ndarray | None = None,
+    warm_start: Decision | None = None,
+    max_outer: int = 20,
+    max_inner: int = 30,
+    tol: float = 1e-3,
+    reweight_steps: int | None = 1,
+    inner: str = "hybrid",
+    problem_factory: ProblemFactory | None = None,
+) -> Decision:
+    """Joint clustering and max-min power allocation: Algorithm 1 of 000 (eqs 29–37).
+
+    Outer loop: reweighted ℓ2 (eqs 30–31) until every satellite serves at most K_max users (29c);
+    inner loop: P3 (eq 32) for the current ω; then the power is re-optimised on the final clusters.
+    Never raises for numerical trouble: users without a usable link get power 0 and SINR 0, a
+    solver failure returns the last feasible point pruned to K_max (``status="fallback:solver"``).
+    Raises :class:`~simulator.errors.InputError` only for malformed arguments (shapes, K_max < 1).
+
+    Parameters
+    ----------
+    coeffs : SinrCoefficients — one snapshot: b (L, K), G (K, K, M, L), noise > 0 (000 eq 27)
+    k_max : int — maximum number of users per satellite K_max (23b)
+    epsilon : float — regularisation ε of ω = 1 / (p^2 + ε) (eq 30)
+    allowed : ndarray, shape (L, K), bool, optional — links that may serve (visibility); default all
+    warm_start : Decision, optional — previous decision of the same shape: its power is the start
+        point and ω = 1 / (p^2 + ε) at it (eq 30; links it did not allow and users it did not serve
+        get ω = 1), if that point beats uniform power on ``coeffs`` (else a cold start, noted)
+    max_outer, max_inner : int — iteration limits of the reweighting and of each P3 solve
+    tol : float — relative min-SINR gain at which a P3 solve stops
+    reweight_steps : int or None — P3 steps per reweighting iteration after the first (the first
+        P3 and the final polish run to ``tol``); None runs each to ``tol`` as the paper does
+    inner : {"hybrid", "sca", "dinkelbach"} — P3 solver: the paper's SCA (eqs 33–37) throughout;
+        the exact Dinkelbach method throughout; or (default) Dinkelbach for the cold first P3, where
+        SCA needs many small steps, and SCA afterwards
+    problem_factory : callable, optional — ``factory(coeffs, variables, k_max, method)`` returning
+        an object with :class:`~simulator.cooperation.socp.ScaProblem`'s ``step`` (method "sca") or
+        :class:`~simulator.cooperation.socp.RatioProblem`'s ``solve``; default those classes (the
+        benchmark passes cvxpy implementations of the same programs)
+
+    Returns
+    -------
+    Decision — clusters satisfy |K_l| <= K_max, power satisfies 37d–e, ``omega`` the last weights
+
+    Examples
+    --------
+    >>> c = SinrCoefficients(b=np.array([[2.0, 0.1], [0.1, 2.0]]), G=np.zeros((2, 2, 1, 2)), noise=1.0)
+    >>> d = algorithm1(c, k_max=1)
+    >>> d.cluster.tolist(), round(d.min_sinr, 4)
+    ([[True, False], [False, True]], 4.0)
+    """
+    start = time.perf_counter()
+    cold, refine = _methods(inner)
+    _check(coeffs, allowed, k_max)
+    invalid = _invalid_noise(coeffs, start)
+    if invalid is not None:
+        return invalid
+    clean, usable, notes = _prepare(coeffs, allowed)
+    b = clean.b
+    users = np.flatnonzero(usable.any(axis=0))
+    run = _Run(clean, users, max_inner, problem_factory)
+    if users.size == 0:
+        return run.decision(np.zeros(usable.shape), usable, usable, status="fallback:no-link", notes=notes, start=start)
+    omega = np.ones(usable.shape)
+    p = uniform_power(usable)
+    if warm_start is not None and np.shape(warm_start.power) == usable.shape:
+        warm = _seed(np.asarray(warm_start.power, dtype=float) * usable, usable, users)
+        if _min_sinr(clean, _scale_into(warm, None, None), users) > _min_sinr(clean, p, users):
+            p, cold = warm, refine
+            omega = 1.0 / (warm**2 + epsilon)  # eq 30 at the previous decision
+            if warm_start.allowed is not None:
+                omega[usable & ~np.asarray(warm_start.allowed, dtype=bool)] = 1.0
+            omega[:, ~(np.asarray(warm_start.power) > 0.0).any(axis=0)] = 1.0  # users it did not serve
+        else:
+            notes.append("warm start no better than uniform power on the new coefficients: started cold")
+    best, outer = p, 0
+    try:
+        for outer in range(1, max_outer + 1):
+            live = usable & (np.sqrt(k_max / omega) >= PIN_BOUND)
+            lost = users[~live[:, users].any(axis=0)]  # every link pinned: start this user afresh
+            live[:, lost] = usable[:, lost]
+            omega[:, lost] = 1.0
+            p = _scale_into(_seed(p * live, live, users), omega, k_max)
+            method, steps = (cold, None) if outer == 1 else (refine, reweight_steps)
+            void = np.all(omega[live] == 1.0)  # 37c is then implied by 37d (K_max >= 1): leave it out
+            p, _ = run.p3(p, live, method=method, tol=tol, omega=omega, k_max=None if void else k_max, max_steps=steps)
+            best = p
+            support = _support(p, b)
+            if np.all(support.sum(axis=1) <= k_max):
+                break
+            omega = 1.0 / (p**2 + epsilon)
+        else:
+            over = int(np.maximum(support.sum(axis=1) - k_max, 0).sum())
+            notes.append(f"reweighting left {over} links over K_max after {max_outer} outer iterations: pruned the weakest")
+        # Polish on each satellite's K_max strongest links that still carry power: the support found
+        # plus, where a satellite has room, links the reweighting was fading out (none idles).
+        support = _prune(p, b, live & (p > 0.0), k_max)
+        final, _ = run.p3(_scale_into(p * support, None, None), support, method=refine, tol=tol)
+        cluster = support & (_shares(final, b) > LINK_FLOOR)
+        return run.decision(final * cluster, cluster, usable, outer=outer, notes=notes, omega=omega, start=start)
+    except SolverError as err:
+        support = _prune(best, b, _support(best, b), k_max)
+        fallback = _scale_into(best * support, None, None)
+        notes.append(f"solver failed, kept the last feasible point pruned to K_max: {err}")
+        return run.decision(
+            fallback, support, usable, outer=outer, status="fallback:solver", notes=notes, omega=omega, start=start
+        )
+
+
+def sca_power(
+    coeffs: SinrCoefficients,
+    cluster_mask: np.ndarray,
+    *,
+    warm_start: Decision | None = None,
+    max_inner: int = 50,
+    tol: float = 1e-3,
+    inner: str = "hybrid",
+    problem_factory: ProblemFactory | None = None,
+) -> Decision:
+    """Max-min SINR power allocation for fixed clusters (P3 without 37c; 000 Sec. IV-C, VI).
+
+    000 uses this power allocation for every benchmark scheme (CF-mMIMO, single-satellite, distance
+    clustering). On solver failure the uniform power of the clusters is returned
+    (``status="fallback:solver"``); users without a usable link get power 0 and SINR 0.
+
+    Parameters
+    ----------
+    coeffs : SinrCoefficients — one snapshot (000 eq 27)
+    cluster_mask : ndarray, shape (L, K), bool — served links
+    warm_start : Decision, optional — start from its power restricted to the clusters
+    max_inner, tol : as for :func:`algorithm1`
+    inner : {"hybrid", "sca", "dinkelbach"} — as for :func:`algorithm1` ("hybrid": Dinkelbach from a
+        cold start, SCA from a warm start)
+    problem_factory : as for :func:`algorithm1`
+
+    Returns
+    -------
+    Decision — power on the clusters (K_max is not enforced), ``outer_iters`` 0
+
+    Examples
+    --------
+    >>> c = SinrCoefficients(b=np.array([[2.0, 1.0]]), G=np.zeros((2, 2, 1, 1)), noise=1.0)
+    >>> d = sca_power(c, np.ones((1, 2), dtype=bool))
+    >>> np.round(d.power ** 2, 4).tolist(), round(d.min_sinr, 4)  # p^2 = (1/5, 4/5): SINR 4/5 each
+    ([[0.2, 0.8]], 0.8)
+    """
+    start = time.perf_counter()
+    cold, refine = _methods(inner)
+    _check(coeffs, cluster_mask)
+    invalid = _invalid_noise(coeffs, start)
+    if invalid is not None:
+        return invalid
+    clean, usable, notes = _prepare(coeffs, cluster_mask)
+    users = np.flatnonzero(usable.any(axis=0))
+    run = _Run(clean, users, max_inner, problem_factory)
+    if users.size == 0:
+        return run.decision(np.zeros(usable.shape), usable, usable, status="fallback:no-link", notes=notes, start=start)
+    p, method = uniform_power(usable), cold
+    if warm_start is not None and np.shape(warm_start.power) == usable.shape:
+        p = _seed(np.asarray(warm_start.power, dtype=float) * usable, usable, users)
+        method = refine
+    try:
+        p, _ = run.p3(_scale_into(p, None, None), usable, method=method, tol=tol)
+        return run.decision(p, usable, usable, notes=notes, start=start)
+    except SolverError as err:
+        notes.append(f"solver failed, uniform power on the clusters: {err}")
+        return run.decision(uniform_power(usable), usable, usable, status="fallback:solver", notes=notes, start=start)
+
+
+def solve_p3(
+    coeffs: SinrCoefficients,
+    omega: np.ndarray,
+    k_max: int,
+    allowed: np.ndarray | None = None,
+    *,
+    method: str = "dinkelbach",
+    tol: float = 1e-6,
+    max_iter: int = 200,
+) -> Decision:
+    """P3 (000 eq 32) for fixed weights ω, by SCA, Dinkelbach or bisection on t.
+
+    For fixed ω, P3 is quasi-convex: for fixed t each SINR constraint is a second-order cone
+    (sqrt(t) ||[G_k p; sqrt(noise)]|| <= b_k^T p_k), so bisection on t gives the exact optimum; it is
+    the reference against which the SCA of eqs 33–37 and the Dinkelbach method are checked. All
+    start from uniform power; links pinned by the 37c bound (sqrt(K_max / ω) < 1e-4) are 0 in every
+    method. Raises :class:`~simulator.errors.SolverError` on solver failure (a check, not a scheme).
+
+    Parameters
+    ----------
+    coeffs : SinrCoefficients — one snapshot
+    omega : ndarray, shape (L, K) — weights ω of 37c
+    k_max : int — K_max of 37c
+    allowed : ndarray, shape (L, K), bool, optional — links that may serve
+    method : {"dinkelbach", "sca", "bisection"}
+    tol : float — relative tolerance on the min SINR (bisection: on the bracket hi / lo)
+    max_iter : int — cone programs at most
+
+    Returns
+    -------
+    Decision — ``cluster`` = the variable links, ``history`` the min SINR reached after each step
+    """
+    start = time.perf_counter()
+    _check(coeffs, allowed, k_max)
+    clean, usable, notes = _prepare(coeffs, allowed)
+    users = np.flatnonzero(usable.any(axis=0))
+    omega = np.asarray(omega, dtype=float)
+    live = usable & (np.sqrt(k_max / omega) >= PIN_BOUND)
+    p = _scale_into(_seed(uniform_power(live), live, users), omega, k_max)
+    run = _Run(clean, users, max_iter, None)
+    if method == "bisection":
+        p = _bisection(run, p, live, omega, k_max, tol)
+    else:
+        p, _ = run.p3(p, live, method=method, tol=tol, omega=omega, k_max=k_max)
+    return run.decision(p, live, usable, notes=notes, omega=omega, start=start)
+
+
+def _bisection(run: _Run, p: np.ndarray, live: np.ndarray, omega: np.ndarray, k_max: int, tol: float) -> np.ndarray:
+    """Bisection on t with the ratio program as the feasibility oracle (optimum σ* >= 0 iff feasible)."""
+    problem = RatioProblem(run.coeffs, live, k_max=k_max)
+    lo = _min_sinr(run.coeffs, p, run.users)
+    amp = np.where(live, run.coeffs.b, 0.0).sum(axis=0)[run.users]
+    hi = float(np.min(amp**2) / float(run.coeffs.noise))  # SINR_k <= (Σ_l b_lk)^2 / noise as p <= 1
+    run.history.append(lo)
+    while hi > lo * (1.0 + tol) and run.inner_iters < run.max_inner:
+        mid = np.sqrt(lo * hi)
+        q, sigma = problem.solve(np.sqrt(mid), p, omega=omega)
+        run.inner_iters += 1
+        if sigma >= 0.0:
+            q = _scale_into(q * live, omega, k_max)
+            if _min_sinr(run.coeffs, q, run.users) > _min_sinr(run.coeffs, p, run.users):
+                p = q
+            lo = mid
+            run.history.append(_min_sinr(run.coeffs, p, run.users))
+        else:
+            hi = mid
+    return p
+
+
+def p3_bisection(
+    coeffs: SinrCoefficients, omega: np.ndarray, k_max: int, allowed: np.ndarray | None = None, tol: float = 1e-6
+) -> Decision:
+    """Exact P3 optimum by bisection on t (000 eq 32); see :func:`solve_p3`."""
+    return solve_p3(coeffs, omega, k_max, allowed, method="bisection", tol=tol)

@@ -1,0 +1,1 @@
+"""Experiments: snapshot Monte-Carlo drops, parameter sweeps and the set-ups of the papers' figures."""
