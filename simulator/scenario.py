@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from .errors import ScenarioError
 
 __all__ = [
+    "BAND_SPLIT_GHZ",
     "SCHEMES",
     "RSAP_POLICIES",
     "WALKER_PRESETS",
@@ -161,8 +162,20 @@ class UsersConfig(_Model):
         return self
 
 
+#: Carrier frequency below which ``radio.band`` defaults to "S" (TR 38.811 S-band column), GHz;
+#: at and above it the Ka-band column applies (TR 38.811 tabulates only these two bands).
+BAND_SPLIT_GHZ = 10.0
+#: Default Rician K-factor range of the uniform model, dB (000 Section VI).
+DEFAULT_KAPPA_RANGE_DB = (15.0, 20.0)
+
+
 class RadioConfig(_Model):
-    """``[radio]``: carrier, powers, antennas and the channel model. Defaults are 000's Section VI."""
+    """``[radio]``: carrier, powers, antennas and the channel model. Defaults are 000's Section VI.
+
+    Edge units (GHz, MHz, dBm, dBi); :func:`simulator.engine.inputs.radio_params` maps them to the
+    SI :class:`~simulator.radio.RadioParams`. ``band`` defaults from the frequency (< 10 GHz: S, else
+    Ka) and ``kappa_model`` from the shape of ``kappa_db`` (a number: constant, a pair: uniform).
+    """
 
     frequency_ghz: float = Field(gt=0.1, le=100.0, default=5.0)
     bandwidth_mhz: float = Field(gt=0.0, le=5_000.0, default=20.0)
@@ -175,21 +188,51 @@ class RadioConfig(_Model):
     sat_gain_dbi: float = Field(ge=-20.0, le=70.0, default=3.0)
     ue_gain_dbi: float = Field(ge=-20.0, le=60.0, default=0.0)
     aperture_radius_m: float | None = Field(gt=0.0, le=50.0, default=None)
+    beam_pointing: Literal["nadir", "service-centre"] = "nadir"
     kappa_model: Literal["constant", "uniform", "tr38811"] = "uniform"
-    kappa_db: float | tuple[float, float] = (15.0, 20.0)
+    kappa_db: float | tuple[float, float] | None = None
     environment: Literal["dense_urban", "urban", "suburban", "rural"] = "rural"
+    band: Literal["S", "Ka"] = "S"
+    los_model: Literal["always", "tr38811"] = "always"
     shadowing: bool = False
+    shadowing_sigma_db: float | None = Field(ge=0.0, le=30.0, default=None)
+    scintillation: bool = False
+    zenith_attenuation_db: float | None = Field(ge=0.0, le=100.0, default=None)
     other_losses_db: float = Field(ge=0.0, le=100.0, default=0.0)
     n_pilots: int = Field(ge=1, le=4096, default=4)
     n_beams: int = Field(ge=1, le=1024, default=64)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _derived_defaults(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        freq = data.get("frequency_ghz", 5.0)
+        if "band" not in data and isinstance(freq, (int, float)) and not isinstance(freq, bool):
+            data["band"] = "S" if freq < BAND_SPLIT_GHZ else "Ka"
+        kappa = data.get("kappa_db")
+        if "kappa_model" not in data:
+            data["kappa_model"] = "constant" if isinstance(kappa, (int, float)) else "uniform"
+        if kappa is None and data["kappa_model"] == "uniform":
+            data["kappa_db"] = DEFAULT_KAPPA_RANGE_DB
+        return data
+
     @model_validator(mode="after")
-    def _kappa(self) -> "RadioConfig":
+    def _consistent(self) -> "RadioConfig":
         if self.kappa_model == "uniform":
             if not isinstance(self.kappa_db, tuple) or self.kappa_db[0] > self.kappa_db[1]:
                 raise ValueError("kappa_model='uniform' needs kappa_db = [low, high] with low <= high")
-        if self.kappa_model == "constant" and isinstance(self.kappa_db, tuple):
+        if self.kappa_model == "constant" and not isinstance(self.kappa_db, float):
             raise ValueError("kappa_model='constant' needs a single kappa_db value")
+        if self.kappa_model == "tr38811" and self.kappa_db is not None:
+            raise ValueError("kappa_db is not used with kappa_model='tr38811' (TR 38.811 tables); remove it")
+        if self.shadowing_sigma_db is not None and not self.shadowing:
+            raise ValueError("shadowing_sigma_db is set but shadowing = false; set shadowing = true or remove it")
+        if self.beam_pointing == "service-centre" and self.aperture_radius_m is None:
+            raise ValueError(
+                "beam_pointing='service-centre' steers the aperture pattern; set aperture_radius_m as well"
+            )
         return self
 
 
@@ -233,10 +276,16 @@ class EventsConfig(_Model):
     time_to_trigger_s: float = Field(ge=0.0, default=0.0)
     k_max: int = Field(ge=1, default=8)
     max_candidate_sats: int = Field(ge=1, default=20)
+    cluster_min_elevation_deg: float = Field(ge=0.0, lt=90.0, default=40.0)
+    precoder_tracking: Literal["tracked", "snapshot"] = "tracked"
 
 
 class OutputConfig(_Model):
-    """``[output]``: the run directory and how results are chunked."""
+    """``[output]``: the run directory and how results are chunked.
+
+    A relative ``directory`` resolves against the current working directory (where ``leosim run``
+    is started), not the scenario file's folder; the default is ``./runs/<scenario name>``.
+    """
 
     directory: Path | None = None
     chunk_s: PositiveSeconds = 600.0
@@ -244,7 +293,11 @@ class OutputConfig(_Model):
 
 
 class Scenario(_Model):
-    """A validated scenario. Paths are absolute (resolved against the scenario file's folder)."""
+    """A validated scenario with absolute paths.
+
+    Input files (``constellation.tle``, ``users.csv``) resolve against the scenario file's folder;
+    ``output.directory`` resolves against the current working directory (default ``runs/<name>``).
+    """
 
     name: str = ""
     seed: int = Field(ge=0, default=0)
@@ -270,7 +323,12 @@ def load_scenario(path: str | Path) -> Scenario:
 
 
 def parse_scenario(text: str, *, source: str = "<string>", base_dir: str | Path = ".") -> Scenario:
-    """Validate scenario TOML ``text``; relative paths resolve against ``base_dir``."""
+    """Validate scenario TOML ``text``.
+
+    Relative input paths (TLE/OMM files, users CSV) resolve against ``base_dir``; a relative
+    ``output.directory`` (default ``runs/<name>``) against the current working directory. The radio
+    set-up and Walker parameters are also checked as the kernels will see them.
+    """
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -280,7 +338,23 @@ def parse_scenario(text: str, *, source: str = "<string>", base_dir: str | Path 
         scenario = Scenario.model_validate(raw)
     except ValidationError as exc:
         raise ScenarioError(_describe(exc, text, source)) from None
-    return _resolve_paths(scenario, Path(base_dir), text, source)
+    scenario = _resolve_paths(scenario, Path(base_dir), text, source)
+    _check_inputs(scenario, text, source)
+    return scenario
+
+
+def _check_inputs(sc: Scenario, text: str, source: str) -> None:
+    """Build what the kernels will receive (radio parameters, Walker spec) and locate any problem."""
+    from .engine.inputs import check_inputs  # the edge that maps fields to kernel objects
+
+    try:
+        check_inputs(sc)
+    except ScenarioError as exc:
+        message = str(exc)
+        field = re.match(r"^([\w.]+)", message)
+        line = _find_line(text, tuple(field.group(1).split("."))) if field else None
+        where = f"{source}:{line}" if line else source
+        raise ScenarioError(f"{where}: {message}") from None
 
 
 def _resolve_paths(sc: Scenario, base: Path, text: str, source: str) -> Scenario:
@@ -306,7 +380,7 @@ def _resolve_paths(sc: Scenario, base: Path, text: str, source: str) -> Scenario
             where = f"{source}:{line}" if line else source
             raise ScenarioError(f"{where}: users.csv: file {str(users.csv)!r} not found (looked at {full})")
         users = users.model_copy(update={"csv": full})
-    directory = resolve(sc.output.directory) if sc.output.directory else (base / "runs" / sc.name).resolve()
+    directory = Path(sc.output.directory or Path("runs") / sc.name).resolve()  # against the CWD
     output = sc.output.model_copy(update={"directory": directory})
     return sc.model_copy(update={"constellation": constellation, "users": users, "output": output})
 
@@ -324,7 +398,7 @@ def _describe(exc: ValidationError, text: str, source: str) -> str:
             msg = "required field is missing"
         line = _find_line(text, loc)
         where = f"{source}:{line}" if line else source
-        value = "" if err["type"] == "missing" else f" = {err['input']!r}"
+        value = "" if err["type"] == "missing" or isinstance(err["input"], dict) else f" = {err['input']!r}"
         lines.append(f"{where}: {field}{value}: {msg}")
     head = lines[0]
     more = f" (and {len(lines) - 1} more: {'; '.join(lines[1:3])})" if len(lines) > 1 else ""
@@ -351,4 +425,8 @@ def _find_line(text: str, loc: tuple[str, ...]) -> int | None:
             return number
     if section:
         return _find_line(text, tuple(keys[:-1]))
+    for number, line in enumerate(text.splitlines(), start=1):  # a whole table: its header
+        m = header.match(line)
+        if m and m.group(1) == key:
+            return number
     return None

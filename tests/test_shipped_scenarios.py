@@ -1,0 +1,129 @@
+"""The scenarios shipped in scenarios/ load and build, say what docs/scenarios.md says, and the docs
+cover every field."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import typing
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pydantic import BaseModel
+
+from simulator.engine.inputs import build_catalog, build_users, radio_params, scenario_start_utc, service_centre_ecef
+from simulator.orbits import geodetic_to_ecef
+from simulator.radio import paper000_params
+from simulator.scenario import RSAP_POLICIES, SCHEMES, Scenario, load_scenario, parse_scenario
+
+REPO = Path(__file__).resolve().parents[1]
+SCENARIOS = REPO / "scenarios"
+DOC = REPO / "docs" / "scenarios.md"
+SHIPPED = ("quickstart", "starlink-24h", "rsap-policies", "iridium-handover", "real-starlink")
+NEEDS_SHARED = {"real-starlink"}
+BOSTON = (42.36, -71.06)
+
+
+def test_the_five_scenarios_are_shipped_and_documented():
+    assert {p.stem for p in SCENARIOS.glob("*.toml")} == set(SHIPPED)
+    doc = DOC.read_text()
+    for name in SHIPPED:
+        assert f"`{name}.toml`" in doc
+
+
+@pytest.fixture
+def loaded(request, monkeypatch):
+    def load(name: str):
+        if name in NEEDS_SHARED:
+            request.getfixturevalue("shared_tle_dir")  # skips cleanly when ../shared is absent
+        monkeypatch.chdir(REPO)
+        sc = load_scenario(SCENARIOS / f"{name}.toml")
+        catalog = build_catalog(sc)
+        return sc, catalog, build_users(sc), radio_params(sc)
+
+    return load
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_scenario_loads_and_builds(loaded, name):
+    sc, catalog, users, params = loaded(name)
+    assert sc.name == name
+    assert sc.output.directory == REPO / "runs" / name  # relative to the CWD (the repo root here)
+    assert len(catalog) > 0 and users.n_user == 10
+    assert users.positions_m(np.array([0.0, sc.time.duration_s])).shape == (2, 10, 3)
+    assert params.n_ant == sc.radio.n_h * sc.radio.n_v
+    assert scenario_start_utc(sc, catalog).tzinfo == dt.timezone.utc
+    # Every shipped disc is centred on Boston; users lie within its radius (great circle, 1 m).
+    centre = service_centre_ecef(users)
+    np.testing.assert_allclose(centre, geodetic_to_ecef(*BOSTON, 0.0), atol=1e-6)
+    pos = users.positions_m(0.0)
+    cos = pos @ centre / (np.linalg.norm(pos, axis=-1) * np.linalg.norm(centre))
+    assert np.all(np.arccos(np.clip(cos, -1, 1)) * np.linalg.norm(centre) <= sc.users.disc.radius_km * 1e3 + 1.0)
+
+
+@pytest.mark.parametrize("name, hours", [("quickstart", 1), ("starlink-24h", 24)])
+def test_quickstart_and_24h(loaded, name, hours):
+    sc, catalog, users, params = loaded(name)
+    assert sc.time.duration_s == hours * 3600.0 and sc.time.step_s == 1.0
+    assert sc.constellation.preset == "starlink-shell1" and len(catalog) == 1584
+    disc = sc.users.disc
+    assert (disc.center_lat_deg, disc.center_lon_deg, disc.radius_km, disc.count) == (*BOSTON, 200.0, 10)
+    assert tuple(sc.schemes.names) == SCHEMES and tuple(sc.schemes.rsap_policies) == RSAP_POLICIES
+    assert (sc.events.min_elevation_deg, sc.events.k_max, sc.events.max_candidate_sats) == (25.0, 8, 20)
+    assert params == paper000_params()  # 000's Section VI radio set-up
+
+
+def test_rsap_policies(loaded):
+    sc, catalog, _, params = loaded("rsap-policies")
+    assert sc.time.duration_s == 7200.0 and len(catalog) == 1584
+    assert sc.schemes.names == ["cf-mntn-smrt", "single-smrt", "uc-dmimo"]
+    assert tuple(sc.schemes.rsap_policies) == RSAP_POLICIES
+    assert params == paper000_params()
+
+
+def test_iridium_handover(loaded):
+    sc, catalog, _, params = loaded("iridium-handover")
+    assert sc.constellation.preset == "iridium" and len(catalog) == 66
+    assert sc.radio.n_beams == 48 and sc.events.min_elevation_deg == 8.2 and sc.time.duration_s == 7200.0
+    assert {"single-slnr", "single-smrt", "spot-beam"} <= set(sc.schemes.names)
+    assert {"cf-mntn-smrt", "uc-dmimo"} <= set(sc.schemes.names)
+    assert params.frequency_hz == 1.621e9 and params.band == "S" and params.zenith_db == 0.035
+    assert params.noise_w == pytest.approx(1e-13)  # −100 dBm
+    # The documented noise: kTB at 290 K over 10.5 MHz (−103.8 dBm) plus a 3.8 dB noise figure.
+    ktb_dbm = 10 * np.log10(1.380649e-23 * 290.0 * params.bandwidth_hz) + 30.0
+    assert abs(ktb_dbm + 3.8 - (-100.0)) < 0.05
+
+
+def test_real_starlink_starts_at_median_epoch(loaded):
+    sc, catalog, _, _ = loaded("real-starlink")
+    assert len(catalog) == 9594 and sc.time.start_utc is None
+    start = scenario_start_utc(sc, catalog)
+    assert start.replace(microsecond=0) == dt.datetime(2026, 2, 24, 3, 43, 13, tzinfo=dt.timezone.utc)  # README
+
+
+def _models(model: type[BaseModel]) -> typing.Iterator[type[BaseModel]]:
+    yield model
+    for info in model.model_fields.values():
+        for arg in (info.annotation, *typing.get_args(info.annotation)):
+            for inner in (arg, *typing.get_args(arg)):
+                if isinstance(inner, type) and issubclass(inner, BaseModel):
+                    yield from _models(inner)
+
+
+def test_docs_cover_every_field():
+    doc = DOC.read_text()
+    names = {name for model in _models(Scenario) for name in model.model_fields}
+    missing = sorted(n for n in names if f"`{n}`" not in doc and f"`[{n}]`" not in doc)  # field or section
+    assert not missing, f"fields not documented in docs/scenarios.md: {missing}"
+
+
+def test_docs_annotated_example_is_valid(tmp_path, monkeypatch):
+    blocks = re.findall(r"```toml\n(.*?)```", DOC.read_text(), flags=re.S)
+    assert len(blocks) == 1
+    monkeypatch.chdir(tmp_path)
+    sc = parse_scenario(blocks[0], source="example.toml", base_dir=tmp_path)
+    assert sc.output.directory == tmp_path / "results" / "two-cities"
+    assert sc.radio.band == "S" and sc.radio.kappa_model == "constant"
+    users = build_users(sc)
+    assert users.moving and len(build_catalog(sc)) == 24 * 22
