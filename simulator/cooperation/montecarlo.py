@@ -142,16 +142,20 @@ def montecarlo_sinr_cfmntn(csi: StatisticalCSI, precoder: Precoder, p: np.ndarra
 def montecarlo_sinr_imrt(csi: StatisticalCSI, p: np.ndarray, tx_power_w: float, noise_w: float | np.ndarray,
                          pilots: np.ndarray, pilot_power_w: float, n_draws: int, rng: np.random.Generator,
                          pilot_noise_w: float | None = None, n_groups: int = 16,
-                         max_batch_elements: int = MAX_BATCH_ELEMENTS) -> MonteCarloSinr:
+                         max_batch_elements: int = MAX_BATCH_ELEMENTS,
+                         estimator_csi: StatisticalCSI | None = None) -> MonteCarloSinr:
     """Monte-Carlo SINR of CF-mMIMO with iMRT (000 eq 47), pilots and MMSE estimates drawn per realisation.
 
     Per draw: h (eq 8); Y_l = √η Σ_j h_{l,j} ψ_j^H + N_l with N_l ~ CN(0, σ_p² I) (eq 38);
     ỹ_{l,k} = Y_l ψ_k / √η (eq 39); ĥ (eq 42); w = ĥ / √E||ĥ||² (eq 46); then γ as in eq 61.
     Arguments as :func:`~simulator.cooperation.rates_cfmmimo.sinr_closed_form_imrt`, plus the draws.
+    ``estimator_csi`` (same shape as ``csi``): the statistics the MMSE estimator and the precoder
+    normalisation use (stale statistics); None: those of ``csi``, which always draws the channels.
     """
     p = np.asarray(p, dtype=float)
     sigma_p = noise_w if pilot_noise_w is None else pilot_noise_w
-    stats = pilot_statistics(csi, pilots, pilot_power_w, sigma_p)
+    est_csi = csi if estimator_csi is None else estimator_csi
+    stats = pilot_statistics(est_csi, pilots, pilot_power_w, sigma_p)
     pilots = stats.pilots
     x_self = stats.x_self
     n_ant, n_pilot = csi.n_ant, pilots.shape[0]
@@ -162,7 +166,7 @@ def montecarlo_sinr_imrt(csi: StatisticalCSI, p: np.ndarray, tx_power_w: float, 
         noise = np.sqrt(sigma_p / 2.0) * (rng.standard_normal(shape) + 1j * rng.standard_normal(shape))
         y = np.sqrt(pilot_power_w) * (np.swapaxes(h, -1, -2) @ np.conj(pilots.T)) + noise      # Y_l (N, τ_p)
         y_tilde = np.swapaxes(y @ pilots, -1, -2) / np.sqrt(pilot_power_w)                    # ỹ_{l,k}
-        w = imrt_precoders(mmse_estimate(csi, y_tilde, stats), csi.v, csi.kappa, x_self)
+        w = imrt_precoders(mmse_estimate(est_csi, y_tilde, stats), est_csi.v, est_csi.kappa, x_self)
         return _gains(h, w, p)
 
     per_draw = csi.beta.size * max(n_ant, csi.n_user, n_pilot)

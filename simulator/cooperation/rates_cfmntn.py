@@ -32,6 +32,7 @@ from .precoders import smrt_precoders, szf_precoders
 
 __all__ = [
     "link_moments",
+    "moments_from_projections",
     "sinr_from_moments",
     "coefficients_from_moments",
     "statistical_precoders",
@@ -68,10 +69,23 @@ def link_moments(csi: StatisticalCSI, w: np.ndarray) -> tuple[np.ndarray, np.nda
     mean : ndarray, shape (..., L, K, K), complex — mean[l, k, j] = m_{l,k}^* a_{l,k}^H w_{l,j}
     var : ndarray, shape (..., L, K, K), float — var[l, k, j] = v_{l,k} |a_{l,k}^H w_{l,j}|²
     """
-    proj = np.conj(csi.steering) @ np.swapaxes(w, -1, -2)          # a_{l,k}^H w_{l,j}
+    return moments_from_projections(csi, np.conj(csi.steering) @ np.swapaxes(w, -1, -2))
+
+
+def moments_from_projections(csi: StatisticalCSI, proj: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Link moments (000 eqs 65–66) from the projections proj[..., l, k, j] = a_{l,k}^H w_{l,j}.
+
+    The precoders w may come from another (stale) CSI snapshot than ``csi``, which holds the true
+    statistics of the channels h_{l,k} = g_{l,k} a_{l,k}, g ~ CN(m, v) (000 eqs 8, 59–60).
+
+    Returns
+    -------
+    mean : ndarray, shape (..., L, K, K), complex — m_{l,k}^* proj[l, k, j]
+    var : ndarray, shape (..., L, K, K), float — v_{l,k} |proj[l, k, j]|²
+    """
     v = csi.v
     m = np.sqrt(csi.kappa * v) * np.exp(1j * csi.phase_rad)         # 000 eq 60
-    return np.conj(m)[..., None] * proj, v[..., None] * np.abs(proj) ** 2
+    return np.conj(m)[..., None] * proj, v[..., None] * (proj.real**2 + proj.imag**2)
 
 
 def sinr_from_moments(mean: np.ndarray, var: np.ndarray, p: np.ndarray, tx_power_w: float,

@@ -48,6 +48,7 @@ __all__ = [
     "serving_one_hot",
     "equal_power_single",
     "slnr_precoders",
+    "slnr_precoders_from_mask",
     "single_precoders",
     "sinr_single",
     "rates_single",
@@ -109,10 +110,20 @@ def slnr_precoders(csi: StatisticalCSI, serving_sat: np.ndarray, tx_power_w: flo
     -------
     ndarray, shape (..., L, K, N), complex — unit norm at (s_k, k), zero elsewhere
     """
+    return slnr_precoders_from_mask(csi, serving_one_hot(serving_sat, csi.n_sat), tx_power_w, noise_w, leakage)
+
+
+def slnr_precoders_from_mask(csi: StatisticalCSI, served: np.ndarray, tx_power_w: float,
+                             noise_w: float | np.ndarray, leakage: Leakage = "served") -> np.ndarray:
+    """:func:`slnr_precoders` with the serving links given as a mask (..., L, K) bool, at most one per user.
+
+    Users without a serving link (a column of False) get no precoder and, with ``leakage='served'``,
+    no leakage weight.
+    """
     if leakage not in ("served", "all"):
         raise InputError(f"leakage={leakage!r} is not one of 'served', 'all'")
-    n_sat, n_ant = csi.n_sat, csi.n_ant
-    served = serving_one_hot(serving_sat, n_sat)
+    n_ant = csi.n_ant
+    served = np.asarray(served, dtype=bool)
     alpha = np.asarray(noise_w, dtype=float) / float(tx_power_w)              # σ²/ρ, shape (...)
     weight = csi.beta if leakage == "all" else csi.beta * served             # β_{l,j} 1{j ∈ J_l}
     weight = weight / alpha[..., None, None]                                  # normalise by σ²/ρ

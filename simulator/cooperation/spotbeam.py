@@ -55,6 +55,7 @@ __all__ = [
     "max_off_nadir_rad",
     "beamwidth_3db",
     "hex_beam_grid",
+    "beam_angles",
     "beam_weights",
     "SpotBeamResult",
     "select_beams",
@@ -147,14 +148,29 @@ def beam_weights(directions: np.ndarray, n_h: int, n_v: int, spacing_h: float = 
     -------
     ndarray, shape (..., B, n_h n_v), complex
     """
+    theta, phi = beam_angles(directions)
+    return steering_vector(theta, phi, n_h, n_v, spacing_h, spacing_v) / np.sqrt(n_h * n_v)
+
+
+def beam_angles(directions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """AoDs (θ, φ) of the antenna frame pointing at direction cosines (c_y, c_x) (docs/radio.md).
+
+    cos θ = c_x (along-track), sin θ cos φ = c_y (cross-track), sin θ sin φ = √(1 − c_y² − c_x²) (nadir).
+
+    Parameters
+    ----------
+    directions : ndarray, shape (..., 2) — (c_y, c_x) with c_y² + c_x² < 1
+
+    Returns
+    -------
+    theta, phi : ndarray, shape (...), rad
+    """
     c = np.asarray(directions, dtype=float)
     c_y, c_x = c[..., 0], c[..., 1]
     nadir = 1.0 - c_y**2 - c_x**2
     if np.any(nadir <= 0.0):
         raise InputError("beam directions must satisfy c_y² + c_x² < 1 (inside the visible hemisphere)")
-    theta = np.arccos(c_x)                                  # cos θ = u · x_b
-    phi = np.arctan2(np.sqrt(nadir), c_y)                   # sin θ cos φ = u · y_b, sin θ sin φ = u · z_b
-    return steering_vector(theta, phi, n_h, n_v, spacing_h, spacing_v) / np.sqrt(n_h * n_v)
+    return np.arccos(c_x), np.arctan2(np.sqrt(nadir), c_y)
 
 
 @dataclass(frozen=True)

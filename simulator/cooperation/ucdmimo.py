@@ -312,7 +312,7 @@ def montecarlo_sinr_ucdmimo(csi: StatisticalCSI, cluster: np.ndarray, p: np.ndar
                             tx_power_w: float, noise_w: float | np.ndarray, n_draws: int, rng: np.random.Generator,
                             phase_shift: np.ndarray | None = None, phase_aware: bool = True,
                             predicted_shift: np.ndarray | None = None, nlos: Nlos = "iid",
-                            **kwargs) -> StreamMonteCarlo:
+                            estimator_csi: StatisticalCSI | None = None, **kwargs) -> StreamMonteCarlo:
     """Monte-Carlo SINR with explicit channels, pilot signals, LMMSE estimates and MR precoders.
 
     Per draw: ψ ~ U[0, 2π), h_{k,l} = e^{jψ} √(κv) a + NLOS (004 eqs 1–2); pilot matrix
@@ -320,16 +320,21 @@ def montecarlo_sinr_ucdmimo(csi: StatisticalCSI, cluster: np.ndarray, p: np.ndar
     N_l ~ CN(0, σ_p² I) (004 eq 9); y_{t,l} = Y_l φ_t^* / √τ_p; ĥ = √(τ_p η) R Ψ^{-1} y with R and Ψ
     formed as N × N matrices (004 eq 14); w = ŝ ĥ / √γ (eq 17); gains
     γ_{k,i} = Σ_l p_{l,i} s_{l,k}^* h_{k,l}^H w_{i,l}. Arguments as :func:`sinr_ucdmimo`; ``kwargs``
-    go to :func:`~simulator.cooperation.single.montecarlo_sinr_streams`.
+    go to :func:`~simulator.cooperation.single.montecarlo_sinr_streams`. ``estimator_csi`` (same
+    shape as ``csi``): the statistics R, Ψ of the LMMSE estimator and of γ (stale statistics);
+    None: those of ``csi``, which always draws the channels.
     """
     c_los, c1, c0 = covariance_terms(csi, nlos)
+    est_csi = csi if estimator_csi is None else estimator_csi
+    _, c1_e, c0_e = covariance_terms(est_csi, nlos)
+    a_e = est_csi.steering
     a = csi.steering
     n_ant, n_pil = csi.n_ant, pilots.n_pilots
     lead = csi.beta.shape[:-2]
     index = np.broadcast_to(np.asarray(pilots.index), lead + (csi.n_user,))
     eta = np.broadcast_to(np.asarray(pilots.power_w, dtype=float), lead + (csi.n_user,))
     eye = np.eye(n_ant)
-    cov = c1[..., None, None] * (a[..., :, None] * np.conj(a[..., None, :])) + c0[..., None, None] * eye
+    cov = c1_e[..., None, None] * (a_e[..., :, None] * np.conj(a_e[..., None, :])) + c0_e[..., None, None] * eye
     load = (index[..., :, None] == np.arange(n_pil)) * (n_pil * eta)[..., :, None]  # τ_p η_k [t_k = t]
     psi = np.einsum("...kt,...lkmn->...ltmn", load, cov)
     psi = psi + np.asarray(pilots.noise_w, dtype=float)[..., None, None, None, None] * eye

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -59,3 +59,27 @@ class StatisticalCSI:
     @property
     def n_ant(self) -> int:
         return int(self.steering.shape[-1])
+
+    def _map(self, fn) -> "StatisticalCSI":
+        """A copy with ``fn(array, n_trailing)`` applied to every array (n_trailing: 3 for steering, else 2)."""
+        return StatisticalCSI(**{f.name: fn(getattr(self, f.name), 3 if f.name == "steering" else 2)
+                                 for f in fields(self)})
+
+    def steps(self, index: object) -> "StatisticalCSI":
+        """The CSI at ``index`` of the leading axes (an int, a slice, …), e.g. one snapshot of a block.
+
+        >>> z = np.zeros((4, 2, 3))
+        >>> csi = StatisticalCSI(z, z, np.zeros((4, 2, 3, 5), complex), z, z, z, z, z, z, z, z.astype(bool))
+        >>> csi.steps(slice(1, 3)).beta.shape, csi.steps(0).steering.shape
+        ((2, 2, 3), (2, 3, 5))
+        """
+        return self._map(lambda x, n: x[index])
+
+    def satellites(self, index: np.ndarray) -> "StatisticalCSI":
+        """The CSI of the satellites ``index`` (integer or boolean array along the satellite axis)."""
+        return self._map(lambda x, n: np.take(x, np.flatnonzero(index) if np.asarray(index).dtype == bool
+                                               else np.asarray(index), axis=x.ndim - n))
+
+    def flatten_steps(self) -> "StatisticalCSI":
+        """The CSI with all leading axes flattened into one: arrays (T, S, U), steering (T, S, U, N)."""
+        return self._map(lambda x, n: x.reshape((-1,) + x.shape[x.ndim - n:]))

@@ -1,0 +1,550 @@
+"""Rates of every scheme under the decision in force, on the true geometry of a block of steps.
+
+Between two events the engine holds, per scheme, a decision (clusters, power, serving satellite,
+beams, pilots: an :class:`Allocation`) and precoders built from the statistical CSI of the last CSI
+refresh (``csi_precoder``, a snapshot (S, U)); it evaluates the rate at every logging step on the
+true statistics (``csi_true``, a block (T, S, U)) in one vectorised call (DESIGN "Event model")::
+
+    block = SCHEME_RATES["cf-mntn-smrt"](csi_true, csi_precoder, allocation, ctx)
+    block.sinr, block.se_bps_hz        # (T, U), linear and bit/s/Hz; 0 for users without service
+
+The closed forms use the true statistics and the (stale) precoders: for statistical precoders the
+link moments of 000 eqs 65–66 with the projections a_{l,k}^H w_{l,j} of the true steering vectors
+on the stale precoders (:func:`~simulator.cooperation.rates_cfmntn.moments_from_projections`); for
+pilot-based schemes the moments of a channel estimator that uses the stale statistics
+(:mod:`~simulator.cooperation.mismatched`). Passing ``csi_precoder`` equal to ``csi_true`` (a
+snapshot, or a block of the same shape) gives fresh CSI and the closed forms of
+:mod:`~simulator.cooperation.rates_cfmntn`, :mod:`~simulator.cooperation.rates_cfmmimo`,
+:mod:`~simulator.cooperation.single`, :mod:`~simulator.cooperation.spotbeam` and
+:mod:`~simulator.cooperation.ucdmimo`.
+
+``RateContext.method`` selects how inner products of steering vectors are formed: ``'gram'``
+(closed-form Dirichlet kernels, :func:`~simulator.radio.steering.gram_matrix`, O(1) per pair)
+or ``'explicit'`` (N-element products with the CSI's steering vectors, the original path). Both give
+the same rates to rounding. The block is processed in sub-blocks of steps (``chunk_steps``) so
+that intermediates stay small; satellites that serve nobody are left out (they radiate nothing).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+
+from ..errors import InputError
+from ..radio.channel import delay_phase_shift, reference_delay_s
+from ..radio.params import RadioParams
+from ..radio.statistical_csi import StatisticalCSI
+from ..radio.steering import SteeringFactors, gram_from_factors, gram_matrix, steering_factors, steering_vector
+from .mismatched import imrt_estimator, imrt_moments, mr_estimator, mr_sinr
+from .precoder_span import slnr_span, smrt_span, span_projections, szf_span
+from .precoders import smrt_precoders
+from .rates_cfmntn import moments_from_projections, sinr_from_moments, spectral_efficiency, statistical_precoders
+from .single import slnr_precoders_from_mask
+from .spotbeam import beam_angles, beam_weights
+
+__all__ = [
+    "Allocation",
+    "RateContext",
+    "RateBlock",
+    "SchemeRates",
+    "SCHEME_RATES",
+    "evaluate_rates",
+    "spotbeam_allocation",
+]
+
+METHODS = ("gram", "explicit")
+PHASE_SOURCES = ("precoder", "true")
+_TARGET_GRAM_ELEMENTS = 1 << 15      # (t, L, K, K) entries per sub-block: keeps the passes in cache
+
+
+@dataclass(frozen=True)
+class Allocation:
+    """A decision in force: who serves whom, with what power, beam and pilot.
+
+    Attributes
+    ----------
+    power : ndarray, shape (S, U), float ≥ 0 — power weights p_{l,k} (Σ_k p_{l,k}² ≤ 1 per satellite,
+        000 eq 14); zero outside the clusters. Single-satellite and spot-beam schemes read p at
+        (serving[k], k) (for spot beams: the beam's weight, p² = its share of ρ_t)
+    mask : ndarray, shape (S, U), bool — cluster membership (l serves k)
+    serving : ndarray, shape (U,), int — serving satellite / RSAP, −1 = none
+    beam : ndarray, shape (U,), int, optional — spot beam of each user, −1 = none
+    pilots : ndarray, shape (U,), int, optional — pilot index (CF-mMIMO, UC-DMIMO), −1 = none
+    n_pilots : int, optional — τ_p
+    """
+
+    power: np.ndarray
+    mask: np.ndarray
+    serving: np.ndarray
+    beam: np.ndarray | None = None
+    pilots: np.ndarray | None = None
+    n_pilots: int | None = None
+
+    def __post_init__(self) -> None:
+        power = np.array(self.power, dtype=float)
+        mask = np.array(self.mask, dtype=bool)
+        serving = np.array(self.serving, dtype=np.int64)
+        if power.ndim != 2 or mask.shape != power.shape:
+            raise InputError(f"power {power.shape} and mask {mask.shape} must both have shape (S, U)")
+        n_sat, n_user = power.shape
+        if not np.all(np.isfinite(power)) or np.any(power < 0):
+            raise InputError("power must be finite and >= 0 (power weights p_{l,k})")
+        _check_index("serving", serving, n_user, n_sat)
+        object.__setattr__(self, "power", power)
+        object.__setattr__(self, "mask", mask)
+        object.__setattr__(self, "serving", serving)
+        if self.beam is not None:
+            beam = np.array(self.beam, dtype=np.int64)
+            _check_index("beam", beam, n_user, None)
+            object.__setattr__(self, "beam", beam)
+        if (self.pilots is None) != (self.n_pilots is None):
+            raise InputError("give pilots and n_pilots together (pilot index per user and τ_p)")
+        if self.pilots is not None:
+            if int(self.n_pilots) != self.n_pilots or self.n_pilots < 1:
+                raise InputError(f"n_pilots={self.n_pilots!r} must be a positive integer (τ_p)")
+            pilots = np.array(self.pilots, dtype=np.int64)
+            _check_index("pilots", pilots, n_user, int(self.n_pilots))
+            object.__setattr__(self, "pilots", pilots)
+            object.__setattr__(self, "n_pilots", int(self.n_pilots))
+
+    @property
+    def n_sat(self) -> int:
+        return int(self.power.shape[0])
+
+    @property
+    def n_user(self) -> int:
+        return int(self.power.shape[1])
+
+
+def _check_index(name: str, value: np.ndarray, n_user: int, upper: int | None) -> None:
+    if value.shape != (n_user,):
+        raise InputError(f"{name} has shape {value.shape}; expected ({n_user},), one entry per user")
+    if value.size and (value.min() < -1 or (upper is not None and value.max() >= upper)):
+        bound = "" if upper is None else f" … {upper - 1}"
+        raise InputError(f"{name} has values in [{value.min()}, {value.max()}]; allowed −1 (none) or 0{bound}")
+
+
+@dataclass(frozen=True)
+class RateContext:
+    """Everything besides CSI and decision that the rate formulas need (SI units, linear).
+
+    Attributes
+    ----------
+    tx_power_w : float, W — satellite transmit power ρ_t
+    noise_w : float, W — user receiver noise σ_n²
+    n_h, n_v : int — UPA elements per axis (must match the CSI's steering vectors)
+    spacing_h, spacing_v : float — element spacings in wavelengths
+    pilot_power_w : float, W, optional — user pilot power η (CF-mMIMO η_t, 004 η_k); pilot schemes only
+    pilot_noise_w : float, W, optional — satellite pilot noise σ_p²; None: ``noise_w`` (as in 000)
+    beam_directions : ndarray, shape (B, 2), optional — spot-beam centres (c_y, c_x)
+        (:func:`~simulator.cooperation.spotbeam.hex_beam_grid`); spot beams only
+    method : 'gram' or 'explicit' — closed-form Gram matrices or N-element products (module docstring)
+    phase_source : 'precoder' or 'true' — LOS phase compensated by the precoders (e^{jφ} of sMRT,
+        sZF, SLNR; the LOS mean of the iMRT estimator; 004's predicted delay phase ŝ): the refresh
+        snapshot's, or the true one at each step (phase tracked between refreshes)
+    zf_users : 'all' or 'cluster' — users stacked by sZF (000 eq 11 stacks all)
+    slnr_leakage : 'served' or 'all' — leakage users of the SLNR precoder
+    nlos : 'iid' or 'steering' — 004's scattered part (:func:`~simulator.cooperation.ucdmimo.covariance_terms`)
+    phase_aware : bool — 004 precoders compensate the asynchronous-reception phase
+    async_frequency_hz : float, Hz, optional — frequency of 004's delay phase s = e^{−j2πfΔτ}
+        (the carrier; 1/T_s for the symbol-timing phase); None: synchronous reception
+    chunk_steps : int, optional — steps per sub-block; None: automatic (cache and memory bounded)
+    max_block_bytes : int — upper bound on the intermediates of one sub-block
+    """
+
+    tx_power_w: float
+    noise_w: float
+    n_h: int
+    n_v: int
+    spacing_h: float = 0.5
+    spacing_v: float = 0.5
+    pilot_power_w: float | None = None
+    pilot_noise_w: float | None = None
+    beam_directions: np.ndarray | None = None
+    method: str = "gram"
+    phase_source: str = "precoder"
+    zf_users: str = "all"
+    slnr_leakage: str = "served"
+    nlos: str = "iid"
+    phase_aware: bool = True
+    async_frequency_hz: float | None = None
+    chunk_steps: int | None = None
+    max_block_bytes: int = 200 * 2**20
+
+    def __post_init__(self) -> None:
+        for name, allowed in (("method", METHODS), ("phase_source", PHASE_SOURCES), ("zf_users", ("all", "cluster")),
+                              ("slnr_leakage", ("served", "all")), ("nlos", ("iid", "steering"))):
+            if getattr(self, name) not in allowed:
+                raise InputError(f"{name}={getattr(self, name)!r} is not one of {', '.join(allowed)}")
+        for name in ("tx_power_w", "noise_w"):
+            if not getattr(self, name) > 0:
+                raise InputError(f"{name}={getattr(self, name)!r} W must be > 0")
+        for name in ("pilot_power_w", "pilot_noise_w", "async_frequency_hz"):
+            if getattr(self, name) is not None and not getattr(self, name) > 0:
+                raise InputError(f"{name}={getattr(self, name)!r} must be > 0 or None")
+        if self.chunk_steps is not None and self.chunk_steps < 1:
+            raise InputError(f"chunk_steps={self.chunk_steps} must be >= 1 or None (automatic)")
+        if self.beam_directions is not None:
+            object.__setattr__(self, "beam_directions", np.array(self.beam_directions, dtype=float))
+
+    @classmethod
+    def from_params(cls, params: RadioParams, **changes: Any) -> "RateContext":
+        """Context of a :class:`~simulator.radio.params.RadioParams` set-up (ρ_t, σ_n², array, η, carrier)."""
+        base = dict(tx_power_w=params.tx_power_w, noise_w=params.noise_power_w, n_h=params.n_h, n_v=params.n_v,
+                    spacing_h=params.spacing_h_wavelengths, spacing_v=params.spacing_v_wavelengths,
+                    pilot_power_w=params.ue_tx_power_w, async_frequency_hz=params.frequency_hz)
+        base.update(changes)
+        return cls(**base)
+
+    @property
+    def sigma_p_w(self) -> float:
+        """Pilot noise σ_p² in use (W)."""
+        return float(self.noise_w if self.pilot_noise_w is None else self.pilot_noise_w)
+
+    def factors(self, csi: StatisticalCSI) -> SteeringFactors:
+        """Per-vector Gram terms of the steering vectors of ``csi`` (``steering_factors``)."""
+        return steering_factors(csi.theta_rad, csi.phi_rad, self.n_h, self.n_v, self.spacing_h, self.spacing_v)
+
+
+@dataclass(frozen=True)
+class RateBlock:
+    """Rates of one scheme over a block of steps.
+
+    Attributes
+    ----------
+    sinr : ndarray, shape (..., U), linear — 0.0 for users without service
+    se_bps_hz : ndarray, shape (..., U), bit/s/Hz — log2(1 + SINR) (÷ users sharing a spot beam)
+    n_serving : ndarray, shape (U,), int — satellites serving each user under the decision
+    """
+
+    sinr: np.ndarray
+    se_bps_hz: np.ndarray
+    n_serving: np.ndarray
+
+
+# ---------------------------------------------------------------------------------------------
+# Schemes
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SchemeRates:
+    """Rate evaluator of one registry scheme; call it as ``evaluate(csi_true, csi_precoder, allocation, ctx)``.
+
+    Attributes
+    ----------
+    name : str — registry name (DESIGN "Schemes")
+    family : 'statistical', 'imrt', 'mr' or 'spot' — which closed form
+    precoder : str — 'smrt', 'szf', 'slnr' for statistical schemes, else ''
+    links : 'cluster' or 'serving' — power weights on the cluster mask, or on (serving[k], k) only
+    """
+
+    name: str
+    family: str
+    precoder: str
+    links: str
+
+    def __call__(self, csi_true: StatisticalCSI, csi_precoder: StatisticalCSI, allocation: Allocation,
+                 ctx: RateContext) -> RateBlock:
+        return self.evaluate(csi_true, csi_precoder, allocation, ctx)
+
+    def evaluate(self, csi_true: StatisticalCSI, csi_precoder: StatisticalCSI, allocation: Allocation,
+                 ctx: RateContext) -> RateBlock:
+        """SINR and SE of every user at every step of ``csi_true`` (module docstring).
+
+        Parameters
+        ----------
+        csi_true : StatisticalCSI — true statistics, arrays (..., S, U) (a block (T, S, U) or a snapshot)
+        csi_precoder : StatisticalCSI — statistics the precoders are built from: a snapshot (S, U)
+            (the last refresh) or arrays of the same shape as ``csi_true``
+        allocation : Allocation — the decision in force, (S, U)
+        ctx : RateContext
+
+        Returns
+        -------
+        RateBlock with sinr and se_bps_hz of shape (..., U)
+        """
+        lead = _check_inputs(self, csi_true, csi_precoder, allocation, ctx)
+        p, n_serving = _weights(self, allocation)
+        share = _spot_sharing(allocation, p) if self.family == "spot" else 1
+        active = p.any(axis=1)
+        if self.family == "mr":                          # the RSAP times the delay phases (004 eq 8)
+            active[allocation.serving[(allocation.serving >= 0) & (n_serving > 0)]] = True
+        sats = np.flatnonzero(active)
+        n_steps = int(np.prod(lead, dtype=np.int64))
+        sinr = np.zeros((n_steps, allocation.n_user))
+        if sats.size and n_steps:
+            csi_t = _select(csi_true, sats, keep_steering=ctx.method == "explicit")
+            snapshot = csi_precoder.beta.ndim == 2
+            csi_p = (csi_precoder if snapshot else csi_precoder.flatten_steps()).satellites(sats)
+            alloc = _restrict(allocation, sats)
+            p = p[sats]
+            state = _prepare(self, csi_p, p, alloc, ctx) if snapshot else None
+            step = _chunk_steps(ctx, sats.size, allocation.n_user, csi_true.n_ant)
+            for start in range(0, n_steps, step):
+                stop = min(start + step, n_steps)
+                part = state if snapshot else _prepare(self, csi_p.steps(slice(start, stop)), p, alloc, ctx)
+                sinr[start:stop] = _run(self, csi_t.steps(slice(start, stop)), part, p, ctx)
+        sinr = np.where(n_serving > 0, sinr, 0.0)
+        se = spectral_efficiency(sinr) / share
+        return RateBlock(sinr=sinr.reshape(lead + (-1,)), se_bps_hz=se.reshape(lead + (-1,)), n_serving=n_serving)
+
+
+def _select(csi: StatisticalCSI, sats: np.ndarray, keep_steering: bool) -> StatisticalCSI:
+    """The satellites ``sats`` of ``csi`` with its steps flattened to (T, S, U). The Gram path never
+    reads steering vectors, so it gets a zero-stride placeholder of the right shape instead of a copy
+    (a block's steering is its largest array)."""
+    if not keep_steering:
+        csi = replace(csi, steering=np.broadcast_to(np.zeros((), complex), csi.steering.shape))
+    csi = csi.flatten_steps()
+    return csi if sats.size == csi.n_sat else csi.satellites(sats)
+
+
+def _check_inputs(scheme: SchemeRates, csi_true: StatisticalCSI, csi_precoder: StatisticalCSI,
+                  alloc: Allocation, ctx: RateContext) -> tuple[int, ...]:
+    shape = csi_true.beta.shape
+    if shape[-2:] != (alloc.n_sat, alloc.n_user):
+        raise InputError(f"csi_true has (S, U) = {shape[-2:]}, the allocation {(alloc.n_sat, alloc.n_user)}")
+    if csi_precoder.beta.shape not in (shape[-2:], shape):
+        raise InputError(f"csi_precoder has shape {csi_precoder.beta.shape}; expected a snapshot {shape[-2:]} "
+                         f"or the shape of csi_true {shape}")
+    if csi_true.n_ant != ctx.n_h * ctx.n_v or csi_precoder.n_ant != csi_true.n_ant:
+        raise InputError(f"steering vectors have {csi_true.n_ant} / {csi_precoder.n_ant} elements, "
+                         f"the context's array n_h × n_v = {ctx.n_h} × {ctx.n_v}")
+    if ctx.method == "gram" and csi_true.beta.size:
+        first = np.unravel_index(0, shape)
+        ref = steering_vector(csi_true.theta_rad[first], csi_true.phi_rad[first], ctx.n_h, ctx.n_v,
+                              ctx.spacing_h, ctx.spacing_v)
+        if np.max(np.abs(ref - csi_true.steering[first])) > 1e-6:
+            raise InputError(f"the context's array (n_h={ctx.n_h}, n_v={ctx.n_v}, spacing {ctx.spacing_h}, "
+                             f"{ctx.spacing_v} λ) does not reproduce the CSI's steering vectors; "
+                             "build the context with RateContext.from_params(params)")
+    if scheme.family in ("imrt", "mr") and (alloc.pilots is None or ctx.pilot_power_w is None):
+        raise InputError(f"scheme {scheme.name!r} needs allocation.pilots/n_pilots and ctx.pilot_power_w")
+    if scheme.family == "spot" and (alloc.beam is None or ctx.beam_directions is None):
+        raise InputError(f"scheme {scheme.name!r} needs allocation.beam and ctx.beam_directions")
+    if scheme.family == "spot" and alloc.beam.max(initial=-1) >= ctx.beam_directions.shape[0]:
+        raise InputError(f"allocation.beam reaches {alloc.beam.max()} but ctx.beam_directions has "
+                         f"{ctx.beam_directions.shape[0]} beams")
+    return shape[:-2]
+
+
+def _weights(scheme: SchemeRates, alloc: Allocation) -> tuple[np.ndarray, np.ndarray]:
+    """Power weights p (S, U) in force and the number of serving satellites per user (U,)."""
+    if scheme.links == "cluster":
+        p = np.where(alloc.mask, alloc.power, 0.0)
+        if alloc.pilots is not None and scheme.family in ("imrt", "mr"):
+            p = p * (alloc.pilots >= 0)              # no pilot, no estimate, no precoder
+    else:
+        onehot = (np.arange(alloc.n_sat)[:, None] == alloc.serving[None, :]) & (alloc.serving >= 0)
+        if scheme.family == "spot":
+            onehot &= alloc.beam >= 0
+        p = np.where(onehot, alloc.power, 0.0)
+    return p, np.count_nonzero(p > 0, axis=0)
+
+
+def _restrict(alloc: Allocation, sats: np.ndarray) -> Allocation:
+    """The allocation on the satellites ``sats`` (serving indices renumbered, others −1)."""
+    new_index = np.full(alloc.n_sat, -1, dtype=np.int64)
+    new_index[sats] = np.arange(sats.size)
+    serving = np.where(alloc.serving >= 0, new_index[alloc.serving], -1)
+    return Allocation(alloc.power[sats], alloc.mask[sats], serving, alloc.beam, alloc.pilots, alloc.n_pilots)
+
+
+def _chunk_steps(ctx: RateContext, n_sat: int, n_user: int, n_ant: int) -> int:
+    if ctx.chunk_steps is not None:
+        return int(ctx.chunk_steps)
+    per_step_bytes = 16 * n_sat * n_user * (n_ant + 16 * n_user)
+    cache = _TARGET_GRAM_ELEMENTS // max(1, n_sat * n_user * n_user)
+    return max(1, min(cache if ctx.method == "gram" else 4 * cache, ctx.max_block_bytes // per_step_bytes))
+
+
+def _serving_onehot(alloc: Allocation) -> np.ndarray:
+    return (np.arange(alloc.n_sat)[:, None] == alloc.serving[None, :]) & (alloc.serving >= 0)
+
+
+def _gram(ctx: RateContext, fa: SteeringFactors | np.ndarray, fb: SteeringFactors | np.ndarray) -> np.ndarray:
+    """[..., l, k, i] = a_k^H b_i from factors (Gram path) or steering arrays (explicit path)."""
+    if ctx.method == "gram":
+        return gram_matrix(fa, fb)
+    return np.conj(fa) @ np.swapaxes(fb, -1, -2)
+
+
+def _vectors(ctx: RateContext, csi: StatisticalCSI) -> SteeringFactors | np.ndarray:
+    return ctx.factors(csi) if ctx.method == "gram" else csi.steering
+
+
+def _prepare(scheme: SchemeRates, csi_p: StatisticalCSI, p: np.ndarray, alloc: Allocation, ctx: RateContext) -> dict:
+    """Everything built from the precoder CSI (once per block when it is a snapshot)."""
+    state: dict = {"phase": csi_p.phase_rad}
+    if scheme.family == "statistical":
+        kind = scheme.precoder
+        stacked = None if ctx.zf_users == "all" else p > 0
+        if ctx.method == "gram":
+            factors = ctx.factors(csi_p)
+            if kind == "smrt":
+                state["span"] = smrt_span(csi_p, factors)
+            elif kind == "szf":
+                state["span"] = szf_span(csi_p, factors, stacked)
+            else:
+                state["span"] = slnr_span(csi_p, factors, _serving_onehot(alloc), ctx.tx_power_w, ctx.noise_w,
+                                          ctx.slnr_leakage)
+        elif kind == "smrt":
+            state["w"] = smrt_precoders(csi_p)
+        elif kind == "szf":
+            state["w"] = statistical_precoders(csi_p, "szf", stacked, ctx.zf_users)
+        else:
+            state["w"] = slnr_precoders_from_mask(csi_p, _serving_onehot(alloc), ctx.tx_power_w, ctx.noise_w,
+                                                  ctx.slnr_leakage)
+        return state
+    if scheme.family == "spot":
+        return _spot_prepare(alloc, p, ctx)
+    vectors = _vectors(ctx, csi_p)
+    state["vectors"] = vectors
+    gram_est = gram_matrix(vectors) if ctx.method == "gram" else _gram(ctx, vectors, vectors)
+    if scheme.family == "imrt":
+        state["est"] = imrt_estimator(csi_p, alloc.pilots, alloc.n_pilots, ctx.pilot_power_w, ctx.sigma_p_w,
+                                      gram_est if ctx.method == "gram" else None)
+        return state
+    state["est"] = mr_estimator(csi_p, gram_est, alloc.pilots, alloc.n_pilots, ctx.pilot_power_w, ctx.sigma_p_w,
+                                ctx.nlos)
+    state["rsap"] = np.maximum(alloc.serving, 0)      # users without an RSAP have no power
+    if ctx.async_frequency_hz is not None and ctx.phase_aware and ctx.phase_source == "precoder":
+        state["s_hat"] = _delay_phase(csi_p, state["rsap"], ctx.async_frequency_hz)
+    return state
+
+
+def _delay_phase(csi: StatisticalCSI, rsap: np.ndarray, frequency_hz: float) -> np.ndarray:
+    """s_{l,k} = e^{−j2πf(τ_{l,k} − τ_{r_k,k})} (004 eqs 7–8)."""
+    rsap = np.broadcast_to(rsap, csi.delay_s.shape[:-2] + rsap.shape)
+    return delay_phase_shift(csi.delay_s, reference_delay_s(csi.delay_s, rsap_index=rsap), frequency_hz)
+
+
+def _run(scheme: SchemeRates, csi_t: StatisticalCSI, state: dict, p: np.ndarray, ctx: RateContext) -> np.ndarray:
+    """SINR (t, U) of one sub-block of steps."""
+    if scheme.family == "spot":
+        return _spot_run(csi_t, state, ctx)
+    rho, noise = ctx.tx_power_w, ctx.noise_w
+    if scheme.family == "statistical":
+        if ctx.method == "gram":
+            proj = span_projections(ctx.factors(csi_t), state["span"])
+        else:
+            proj = np.conj(csi_t.steering) @ np.swapaxes(state["w"], -1, -2)
+        if ctx.phase_source == "true":                          # re-phase each precoder to the true LOS phase
+            proj = proj * np.exp(1j * (csi_t.phase_rad - state["phase"]))[..., None, :]
+        mean, var = moments_from_projections(csi_t, proj)
+        return sinr_from_moments(mean, var, p, rho, noise)
+    vectors = _vectors(ctx, csi_t)
+    if scheme.family == "imrt":
+        gram_ts = _gram(ctx, vectors, state["vectors"])
+        phase_hat = csi_t.phase_rad if ctx.phase_source == "true" else None
+        mean, var = imrt_moments(csi_t, gram_ts, state["est"], phase_hat)
+        return sinr_from_moments(mean, var, np.where(state["est"].inv_norm > 0, p, 0.0), rho, noise)
+    gram_st = _gram(ctx, state["vectors"], vectors)
+    gram_tt = gram_matrix(vectors) if ctx.method == "gram" else _gram(ctx, vectors, vectors)
+    s = s_hat = None
+    if ctx.async_frequency_hz is not None:
+        s = _delay_phase(csi_t, state["rsap"], ctx.async_frequency_hz)
+        s_hat = (s if ctx.phase_source == "true" else state["s_hat"]) if ctx.phase_aware else None
+    weights = np.where(state["est"].gamma > 0, p, 0.0)
+    return mr_sinr(csi_t, gram_st, gram_tt, state["est"], weights, rho, noise, ctx.sigma_p_w, ctx.nlos, s, s_hat)
+
+
+# ---------------------------------------------------------------------------------------------
+# Spot beams (000 Sec. II-C.1): streams are the active (satellite, beam) pairs
+# ---------------------------------------------------------------------------------------------
+def spotbeam_allocation(serving_sat: np.ndarray, beam: np.ndarray, n_sat: int,
+                        served: np.ndarray | None = None) -> Allocation:
+    """Spot-beam decision with ρ_t split equally over each satellite's active beams (p² = 1/|B_l|).
+
+    The split of :func:`~simulator.cooperation.spotbeam.spotbeam_rates`; ``served`` (U,) bool marks
+    users that have a beam (None: all).
+    """
+    serving = np.asarray(serving_sat, dtype=np.int64)
+    beam = np.asarray(beam, dtype=np.int64)
+    ok = np.ones(serving.shape, bool) if served is None else np.asarray(served, dtype=bool)
+    serving, beam = np.where(ok, serving, -1), np.where(ok, beam, -1)
+    onehot = (np.arange(n_sat)[:, None] == serving[None, :]) & ok
+    n_beams = np.array([np.unique(beam[serving == l]).size for l in range(n_sat)])
+    power = np.where(onehot, 1.0 / np.sqrt(np.maximum(n_beams, 1))[:, None], 0.0)
+    return Allocation(power=power, mask=onehot, serving=serving, beam=beam)
+
+
+def _streams(alloc: Allocation, p: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Active streams (satellite, beam), their power p_{l,b}², and each user's stream (−1: none)."""
+    users = np.flatnonzero(p.max(axis=0, initial=0.0) > 0)
+    key = alloc.serving[users] * (alloc.beam.max(initial=0) + 1) + alloc.beam[users]
+    keys, inverse = np.unique(key, return_inverse=True)
+    first = np.array([users[np.flatnonzero(inverse == m)[0]] for m in range(keys.size)], dtype=np.int64)
+    power_sq = np.zeros(keys.size)
+    np.maximum.at(power_sq, inverse, p[alloc.serving[users], users] ** 2)
+    own = np.full(alloc.n_user, -1, dtype=np.int64)
+    own[users] = inverse
+    return alloc.serving[first], alloc.beam[first], power_sq, own
+
+
+def _spot_sharing(alloc: Allocation, p: np.ndarray) -> np.ndarray:
+    """Users time-sharing each user's beam (≥ 1)."""
+    _, _, _, own = _streams(alloc, p)
+    counts = np.bincount(own[own >= 0], minlength=max(1, own.max(initial=-1) + 1))
+    return np.where(own >= 0, counts[np.maximum(own, 0)], 1)
+
+
+def _spot_prepare(alloc: Allocation, p: np.ndarray, ctx: RateContext) -> dict:
+    sat, beam, power_sq, own = _streams(alloc, p)
+    theta, phi = beam_angles(ctx.beam_directions[beam])
+    if ctx.method == "gram":
+        beams = steering_factors(theta, phi, ctx.n_h, ctx.n_v, ctx.spacing_h, ctx.spacing_v).expand(-1)
+    else:
+        beams = beam_weights(ctx.beam_directions[beam], ctx.n_h, ctx.n_v, ctx.spacing_h, ctx.spacing_v)
+    return {"sat": sat, "power_sq": power_sq, "own": own, "beams": beams}
+
+
+def _spot_run(csi_t: StatisticalCSI, state: dict, ctx: RateContext) -> np.ndarray:
+    """SINR of 000 eq 21 per stream (docstring of :mod:`~simulator.cooperation.spotbeam`)."""
+    sat, own = state["sat"], state["own"]
+    n_ant = ctx.n_h * ctx.n_v
+    if ctx.method == "gram":
+        proj = gram_from_factors(ctx.factors(csi_t.satellites(sat)), state["beams"]) / np.sqrt(n_ant)
+    else:
+        proj = (np.conj(csi_t.steering[:, sat]) @ state["beams"][:, :, None])[..., 0]   # (t, M, K)
+    v = csi_t.v[:, sat]
+    gain = proj.real**2 + proj.imag**2
+    total = np.einsum("tmk,m->tk", v * (csi_t.kappa[:, sat] + 1.0) * gain, state["power_sq"])
+    users = np.flatnonzero(own >= 0)
+    mean_sq = np.zeros(total.shape)
+    mean_sq[:, users] = (csi_t.kappa[:, sat] * v * gain)[:, own[users], users] * state["power_sq"][own[users]]
+    signal = ctx.tx_power_w * mean_sq
+    return signal / (ctx.tx_power_w * total - signal + ctx.noise_w)
+
+
+# ---------------------------------------------------------------------------------------------
+# Registry (DESIGN "Schemes")
+# ---------------------------------------------------------------------------------------------
+def _entry(name: str, family: str, precoder: str = "", links: str = "cluster") -> tuple[str, SchemeRates]:
+    return name, SchemeRates(name, family, precoder, links)
+
+
+SCHEME_RATES = MappingProxyType(dict([
+    _entry("cf-mntn-smrt", "statistical", "smrt"),
+    _entry("cf-mntn-szf", "statistical", "szf"),
+    _entry("cf-mmimo-imrt", "imrt"),
+    _entry("single-slnr", "statistical", "slnr", "serving"),
+    _entry("single-smrt", "statistical", "smrt", "serving"),
+    _entry("spot-beam", "spot", links="serving"),
+    _entry("distance-sca", "statistical", "smrt"),
+    _entry("distance-uniform", "statistical", "smrt"),
+    _entry("alg1-uniform", "statistical", "smrt"),
+    _entry("uc-dmimo", "mr"),
+    _entry("fc-dmimo", "mr"),
+    _entry("nct", "mr"),
+]))
+
+
+def evaluate_rates(scheme: str, csi_true: StatisticalCSI, csi_precoder: StatisticalCSI, allocation: Allocation,
+                   ctx: RateContext) -> RateBlock:
+    """``SCHEME_RATES[scheme](csi_true, csi_precoder, allocation, ctx)`` with a clear error for unknown names."""
+    if scheme not in SCHEME_RATES:
+        raise InputError(f"scheme={scheme!r} is not one of {', '.join(SCHEME_RATES)}")
+    return SCHEME_RATES[scheme](csi_true, csi_precoder, allocation, ctx)

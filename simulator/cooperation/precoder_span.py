@@ -1,0 +1,136 @@
+"""Statistical precoders written in the span of the steering vectors they were built from.
+
+Every statistical precoder of 000 on satellite l is a linear combination of the steering vectors
+â_{l,i} of the CSI snapshot it was built from (the hat marks that snapshot, possibly stale)::
+
+    w_{l,j} = e^{jφ̂_{l,j}} Σ_i â_{l,i} C_{l,i,j}
+
+- sMRT (000 eq 9): C = I / √N.
+- sZF (000 eq 11): u_j = (Â_l^H)^+ e_j = Â_l (Â_l^H Â_l)^+ e_j. With the SVD Â_l^H = U Σ V^H,
+  Â_l U Σ^{-2} U^H = V Σ^{-1} U^H = (Â_l^H)^+, so C = U Σ^{-2} U^H with the singular values cut
+  exactly as :func:`~simulator.cooperation.precoders.szf_precoders` cuts them, and
+  ||u_j||² = C_{jj}.
+- Statistical SLNR (You et al. 2020; :mod:`~simulator.cooperation.single`):
+  u_j = (I + Â D Â^H)^{-1} â_j = Â (I + D Ĝ)^{-1} e_j by the push-through identity
+  (I + Â D Â^H)^{-1} Â = Â (I + D Â^H Â)^{-1}, with D = diag(β̂_i / (σ²/ρ)) over the leakage users
+  and Ĝ = Â^H Â; ||u_j||² = c_j^H Ĝ c_j.
+
+Hence a_{l,k}^H w_{l,j} = e^{jφ̂_{l,j}} Σ_i (a_{l,k}^H â_{l,i}) C_{l,i,j}: a K × K Gram matrix of
+steering vectors (closed form, :func:`~simulator.radio.steering.gram_matrix`) times C, instead
+of K² inner products of length N per satellite and step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..radio.statistical_csi import StatisticalCSI
+from ..radio.steering import SteeringFactors, gram_matrix
+from .precoders import ZF_RCOND
+
+__all__ = ["PrecoderSpan", "smrt_span", "szf_span", "slnr_span", "span_projections"]
+
+
+@dataclass(frozen=True)
+class PrecoderSpan:
+    """Precoders w_{l,j} = e^{jφ̂_{l,j}} Σ_i â_{l,i} C_{l,i,j} (module docstring).
+
+    Attributes
+    ----------
+    factors : SteeringFactors, arrays (..., L, K) — the spanning steering vectors â_{l,i}
+    coef : ndarray, shape (..., L, K, K), complex — C[l, i, j]; a zero column is "no precoder"
+        (for ``diagonal`` spans only the diagonal C[l, j, j], shape (..., L, K))
+    phase_rad : ndarray, shape (..., L, K), rad — φ̂_{l,j}, the LOS phase the precoder compensates
+    diagonal : bool — C is diagonal (sMRT): projections need no K × K product
+    """
+
+    factors: SteeringFactors
+    coef: np.ndarray
+    phase_rad: np.ndarray
+    diagonal: bool
+
+
+def smrt_span(csi: StatisticalCSI, factors: SteeringFactors, served: np.ndarray | None = None) -> PrecoderSpan:
+    """sMRT w = e^{jφ} a / √N (000 eq 9) as a span; ``served`` (..., L, K) bool zeroes the other links."""
+    coef = np.full(csi.beta.shape, 1.0 / np.sqrt(csi.n_ant))
+    if served is not None:
+        coef = coef * np.asarray(served, dtype=bool)
+    return PrecoderSpan(factors, coef.astype(complex), csi.phase_rad, diagonal=True)
+
+
+def szf_span(csi: StatisticalCSI, factors: SteeringFactors, stacked: np.ndarray | None = None,
+             rcond: float = ZF_RCOND) -> PrecoderSpan:
+    """sZF u_j = (Â^H)^+ e_j (000 eq 11) as a span: C = U Σ^{-2} U^H / √C_jj from the SVD of Â^H.
+
+    Parameters
+    ----------
+    csi : StatisticalCSI — steering (..., L, K, N), phase_rad
+    factors : SteeringFactors, arrays (..., L, K) — of ``csi``'s steering vectors
+    stacked : ndarray, shape (..., L, K), bool, optional — users stacked in A_l (None: all, 000 eq 11)
+    rcond : float — relative singular-value cut-off, as in :func:`~simulator.cooperation.precoders.szf_precoders`
+
+    Returns
+    -------
+    PrecoderSpan
+    """
+    a_h = np.conj(csi.steering)                                   # Â^H per satellite: (..., L, K, N)
+    if stacked is not None:
+        a_h = a_h * np.asarray(stacked, dtype=bool)[..., None]
+    u, s, _ = np.linalg.svd(a_h, full_matrices=False)             # u (..., L, K, r), s (..., L, r)
+    keep = s > rcond * s.max(axis=-1, keepdims=True)
+    inv_sq = np.divide(1.0, s**2, out=np.zeros(s.shape), where=keep)
+    coef = (u * inv_sq[..., None, :]) @ np.conj(np.swapaxes(u, -1, -2))     # U Σ^{-2} U^H
+    norm_sq = np.real(np.diagonal(coef, axis1=-2, axis2=-1))                  # ||u_j||²
+    scale = np.divide(1.0, np.sqrt(norm_sq), out=np.zeros(norm_sq.shape), where=norm_sq > 0)
+    return PrecoderSpan(factors, coef * scale[..., None, :], csi.phase_rad, diagonal=False)
+
+
+def slnr_span(csi: StatisticalCSI, factors: SteeringFactors, served: np.ndarray, tx_power_w: float,
+              noise_w: float | np.ndarray, leakage: str = "served") -> PrecoderSpan:
+    """Statistical SLNR u_j = Â (I + D Ĝ)^{-1} e_j as a span (module docstring; You et al. 2020).
+
+    Parameters
+    ----------
+    csi : StatisticalCSI — beta, phase_rad (..., L, K)
+    factors : SteeringFactors, arrays (..., L, K) — of ``csi``'s steering vectors (Ĝ comes from them)
+    served : ndarray, shape (..., L, K), bool — links (s_k, k); the others get no precoder
+    tx_power_w : float, W — ρ_t
+    noise_w : float or ndarray, shape (...,), W — σ_n²
+    leakage : 'served' (D over the users of satellite l) or 'all' (over every user)
+
+    Returns
+    -------
+    PrecoderSpan
+    """
+    served = np.asarray(served, dtype=bool)
+    alpha = np.asarray(noise_w, dtype=float) / float(tx_power_w)
+    weight = csi.beta if leakage == "all" else csi.beta * served
+    weight = weight / alpha[..., None, None]
+    gram = gram_matrix(factors)                                                 # Ĝ[i, m] = â_i^H â_m
+    n_user = csi.n_user
+    system = np.eye(n_user) + weight[..., :, None] * gram                       # I + D Ĝ
+    coef = np.linalg.solve(system, np.broadcast_to(np.eye(n_user, dtype=complex), system.shape))
+    norm_sq = np.real(np.einsum("...ij,...im,...mj->...j", np.conj(coef), gram, coef))
+    scale = np.divide(1.0, np.sqrt(norm_sq), out=np.zeros(norm_sq.shape), where=served & (norm_sq > 0))
+    return PrecoderSpan(factors, coef * scale[..., None, :], csi.phase_rad, diagonal=False)
+
+
+def span_projections(true_factors: SteeringFactors, span: PrecoderSpan) -> np.ndarray:
+    """a_{l,k}^H w_{l,j} for true steering vectors a and span precoders w (module docstring).
+
+    Parameters
+    ----------
+    true_factors : SteeringFactors, arrays (..., L, K) — the channels' steering vectors a_{l,k}
+    span : PrecoderSpan — arrays (L, K[, K]) (one snapshot, broadcast) or (..., L, K[, K])
+
+    Returns
+    -------
+    ndarray, shape (..., L, K, K), complex — index [l, k, j]
+    """
+    gram = gram_matrix(true_factors, span.factors)                          # [l, k, i] = a_k^H â_i
+    phasor = np.exp(1j * span.phase_rad)
+    if span.diagonal:
+        return gram * (span.coef * phasor)[..., None, :]
+    return (gram @ span.coef) * phasor[..., None, :]
