@@ -35,6 +35,9 @@ from .schemas import CATEGORY, COLUMNS, TABLES, TIME, Column, schema
 __all__ = ["Recorder", "open_run", "read_table", "chunk_files"]
 
 _CHUNK_RE = re.compile(r"^chunk-(\d{6})\.parquet$")
+#: Folder of the engine's end-of-chunk state, one pickle per complete chunk (for --resume).
+CHECKPOINTS = "checkpoints"
+_CHECKPOINT_RE = re.compile(r"^chunk-(\d{6})\.pkl$")
 _PANDAS_NULLABLE_INT = {pa.int16(): pd.Int16Dtype(), pa.int32(): pd.Int32Dtype(), pa.int64(): pd.Int64Dtype()}
 
 
@@ -424,8 +427,10 @@ def _delete_incomplete(run_dir: Path, manifest: Manifest) -> list[Path]:
     for table in TABLES:
         if (run_dir / table).is_dir():
             candidates += sorted((run_dir / table).iterdir())
+    if (run_dir / CHECKPOINTS).is_dir():
+        candidates += sorted((run_dir / CHECKPOINTS).iterdir())
     for path in candidates:
-        m = _CHUNK_RE.match(path.name)
+        m = _CHUNK_RE.match(path.name) or _CHECKPOINT_RE.match(path.name)
         if path.name.endswith(TMP_SUFFIX) or (m and int(m.group(1)) not in complete):
             path.unlink()
             removed.append(path)
@@ -440,16 +445,17 @@ def _delete_run(run_dir: Path) -> None:
             f"refusing to delete it with --overwrite. Choose another output directory"
         )
     Manifest.load(run_dir)  # raises unless it is a leosim manifest
-    ours = {MANIFEST_NAME, MANIFEST_NAME + TMP_SUFFIX, *TABLES}
+    ours = {MANIFEST_NAME, MANIFEST_NAME + TMP_SUFFIX, CHECKPOINTS, *TABLES}
     foreign = [p for p in run_dir.iterdir() if p.name not in ours or p.is_symlink()
                or (p.name in TABLES and not p.is_dir())]
     files = []
-    for table in TABLES:
+    for table in (*TABLES, CHECKPOINTS):
         folder = run_dir / table
+        pattern = _CHECKPOINT_RE if table == CHECKPOINTS else _CHUNK_RE
         if folder.is_dir() and not folder.is_symlink():
             for p in folder.iterdir():
                 name = p.name.removesuffix(TMP_SUFFIX)
-                ok = p.is_file() and not p.is_symlink() and _CHUNK_RE.match(name)
+                ok = p.is_file() and not p.is_symlink() and pattern.match(name)
                 (files if ok else foreign).append(p)
     if foreign:
         listed = ", ".join(str(p.relative_to(run_dir)) for p in foreign[:3])
@@ -459,7 +465,7 @@ def _delete_run(run_dir: Path) -> None:
         )
     for p in files:
         p.unlink()
-    for table in TABLES:
+    for table in (*TABLES, CHECKPOINTS):
         if (run_dir / table).is_dir():
             (run_dir / table).rmdir()
     (run_dir / (MANIFEST_NAME + TMP_SUFFIX)).unlink(missing_ok=True)

@@ -1,0 +1,79 @@
+"""``leosim run SCENARIO [-o DIR] [--resume] [--overwrite]``: replay a scenario into a run directory."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..errors import InputError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="replay a scenario and write rate and handover timelines to Parquet",
+                       description="Replay SCENARIO (a TOML file, see docs/scenarios.md) and write the run "
+                                   "directory of docs/outputs.md.")
+    p.add_argument("scenario", metavar="SCENARIO", help="scenario TOML file")
+    p.add_argument("-o", "--output", metavar="DIR", help="run directory (default: the scenario's output.directory)")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted run from its last complete chunk")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing run directory")
+    p.add_argument("--max-chunks", type=int, metavar="N", help=argparse.SUPPRESS)
+    p.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from ..engine.run import run_scenario, summarise_run
+    from ..scenario import load_scenario
+
+    if args.max_chunks is not None and args.max_chunks < 1:
+        raise InputError(f"--max-chunks={args.max_chunks} must be >= 1")
+    scenario = load_scenario(args.scenario)
+    reporter = _Reporter(scenario.time.duration_s)
+    with reporter:
+        run_dir = run_scenario(scenario, output_dir=args.output, resume=args.resume, overwrite=args.overwrite,
+                               progress=reporter.update, max_chunks=args.max_chunks)
+    print(f"run directory: {run_dir}")
+    _print_summary(summarise_run(run_dir))
+    return 0
+
+
+class _Reporter:
+    """A rich progress bar on a terminal, one line per chunk otherwise (stderr)."""
+
+    def __init__(self, duration_s: float) -> None:
+        self.duration_s = duration_s
+        self.tty = sys.stderr.isatty()
+        self.bar = None
+
+    def __enter__(self) -> "_Reporter":
+        if self.tty:
+            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self.bar = Progress(TextColumn("simulated {task.fields[sim]}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                                TimeElapsedColumn(), TextColumn("{task.fields[rate]}"), transient=False)
+            self.bar.__enter__()
+            self.task = self.bar.add_task("run", total=self.duration_s, sim="0 s", rate="")
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
+
+    def update(self, p) -> None:
+        rate = f"{p.events / max(p.wall_s, 1e-9):,.0f} events/s, {p.reclusterings} reclusterings"
+        sim = f"{p.sim_s:,.0f} / {p.duration_s:,.0f} s"
+        if self.bar is not None:
+            self.bar.update(self.task, completed=p.sim_s, sim=sim, rate=rate)
+        else:
+            print(f"chunk {p.chunk}/{p.n_chunks}: simulated {sim}, wall {p.wall_s:.1f} s, {rate}", file=sys.stderr)
+
+
+def _print_summary(summary: dict) -> None:
+    import pandas as pd
+
+    with pd.option_context("display.width", 160, "display.max_columns", 20, "display.float_format", "{:.3f}".format):
+        if "handovers_per_user_hour" in summary:
+            print("\nhandovers per user-hour")
+            print(summary["handovers_per_user_hour"].to_string())
+        if "se" in summary:
+            print("\nspectral efficiency (bit/s/Hz)")
+            print(summary["se"].to_string())

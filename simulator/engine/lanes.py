@@ -1,0 +1,108 @@
+"""Per-(scheme, RSAP policy) state of a replay — plain data, so it can be checkpointed and resumed.
+
+A *lane* is one scheme run under one RSAP policy. All lanes see the same geometry and the same
+per-link random draws (common random numbers, DESIGN.md "Event model"). The decision of a lane is
+kept over its own candidate satellites (catalogue indices ``sats``); RSAP timers are kept over the
+satellites currently visible to any user (``vis_sats`` of the replay), remapped when that set changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..cooperation.rsap import RsapState
+from ..cooperation.schemes import SCHEMES, SchemeDecision, SchemeSpec
+from ..radio.statistical_csi import StatisticalCSI
+
+__all__ = ["Lane", "PendingDecision", "remap_rsap_state", "subset_csi"]
+
+
+@dataclass
+class PendingDecision:
+    """A decision taken at ``decided_ns`` that takes effect at ``apply_ns`` (backhaul delay)."""
+
+    apply_ns: int
+    decided_ns: int
+    sats: np.ndarray
+    decision: SchemeDecision
+    csi: StatisticalCSI
+    trigger: str
+
+
+@dataclass
+class Lane:
+    """Mutable state of one (scheme, policy) pair between events."""
+
+    scheme: str
+    policy: str
+    n_user: int
+    sats: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    decision: SchemeDecision | None = None
+    csi: StatisticalCSI | None = None  # snapshot the decision was taken on
+    rsap: np.ndarray | None = None  # (U,) catalogue index, −1 = none
+    rsap_state: RsapState | None = None  # over the replay's vis_sats
+    pending: list[PendingDecision] = field(default_factory=list)
+    logged_until_ns: int = 0  # rates are recorded for every step < this instant
+    decided_ns: int | None = None  # last (re)clustering decision of this lane
+
+    def __post_init__(self) -> None:
+        if self.rsap is None:
+            self.rsap = np.full(self.n_user, -1, np.int64)
+
+    @property
+    def name(self) -> str:
+        return self.scheme
+
+    @property
+    def spec(self) -> SchemeSpec:
+        """The registry entry (looked up, not stored, so lanes pickle without code objects)."""
+        return SCHEMES[self.scheme]
+
+    def global_mask(self, n_sat: int) -> np.ndarray:
+        """Serving mask (S_total, U) over the whole catalogue."""
+        mask = np.zeros((n_sat, self.n_user), bool)
+        if self.decision is not None and len(self.sats):
+            mask[self.sats] = self.decision.mask
+        return mask
+
+    def serving_count(self) -> np.ndarray:
+        """Serving satellites per user (U,)."""
+        if self.decision is None:
+            return np.zeros(self.n_user, np.int64)
+        return self.decision.mask.sum(axis=0).astype(np.int64)
+
+
+def remap_rsap_state(state: RsapState | None, old_sats: np.ndarray, new_sats: np.ndarray,
+                     rsap: np.ndarray) -> RsapState:
+    """Carry RSAP timers from the satellite axis ``old_sats`` to ``new_sats`` (catalogue indices).
+
+    Timers of satellites that stay are kept, new satellites start without a timer; ``rsap`` is the
+    RSAP in force as catalogue indices.
+    """
+    timers = np.full((len(new_sats), len(rsap)), np.inf)
+    if state is not None and len(old_sats) and len(new_sats):
+        pos = np.searchsorted(old_sats, new_sats)
+        pos = np.clip(pos, 0, len(old_sats) - 1)
+        kept = old_sats[pos] == new_sats
+        timers[kept] = state.better_since_s[pos[kept]]
+    return RsapState(to_local(rsap, new_sats), timers)
+
+
+def to_local(global_idx: np.ndarray, sats: np.ndarray) -> np.ndarray:
+    """Positions of catalogue indices in the sorted array ``sats`` (−1 where absent or −1)."""
+    g = np.asarray(global_idx, np.int64)
+    if not len(sats):
+        return np.full(g.shape, -1, np.int64)
+    pos = np.clip(np.searchsorted(sats, g), 0, len(sats) - 1)
+    return np.where((g >= 0) & (sats[pos] == g), pos, -1).astype(np.int64)
+
+
+def subset_csi(csi: StatisticalCSI, cols: np.ndarray) -> StatisticalCSI:
+    """The satellites ``cols`` (satellite axis −2) of a snapshot or block."""
+    fields = {}
+    for name in csi.__dataclass_fields__:
+        value = getattr(csi, name)
+        fields[name] = value[..., cols, :, :] if name == "steering" else value[..., cols, :]
+    return StatisticalCSI(**fields)

@@ -1,0 +1,534 @@
+"""The discrete-event replay: SimPy processes that wire orbits, radio and cooperation together.
+
+Simulated time is an integer nanosecond count since the scenario epoch. The run is cut into output
+chunks; each chunk is replayed in a fresh :class:`simpy.Environment` rebuilt from plain state
+(:class:`~simulator.engine.lanes.Lane` objects and a few instants), so a run resumed from a
+checkpoint replays exactly the events, in exactly the order, of an uninterrupted run.
+
+Processes of a chunk (DESIGN.md "Event model"):
+
+- **visibility** — rise and set of satellite *l* for user *k* at their exact instants (from the
+  orbit layer's root-found passes). A set of a serving satellite triggers a local repair of the
+  lanes it served (or an immediate re-decision for single-serving schemes); a rise requests a
+  reclustering.
+- **CSI refresh** — every ``csi_period_s`` on the step grid: precoders are rebuilt from the
+  statistical CSI of that instant (used for every step until the next refresh), and the RSAP rule
+  (hysteresis, time-to-trigger) is evaluated.
+- **central node** — reclustering on request, debounced by ``min_recluster_interval_s``, plus an
+  optional period; decisions take effect ``backhaul_delay_s`` after they are taken.
+- **logging** — rates at every step under the decision in force, evaluated lazily on the true
+  geometry for whole intervals between decision changes (one vectorised call per interval).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import simpy
+
+from ..constants import NS_PER_S
+from ..cooperation.clusters import diff_masks
+from ..cooperation.repair import repair
+from ..cooperation.rsap import RsapState, rsap_step
+from ..cooperation.schemes import SCHEMES, DecideContext, SchemeDecision, decide
+from ..orbits.catalog import Catalog
+from ..orbits.propagate import builtin_timescale, propagate_ecef
+from ..radio.csi import LinkDraws, compute_statistical_csi, draw_link_variates
+from ..radio.params import RadioParams
+from ..timebase import ns_since_epoch_to_jd
+from ..units import lin_to_db
+from .geometry import RISE, SET, ChunkGeometry, chunk_geometry, max_pass_duration_s
+from .lanes import Lane, PendingDecision, remap_rsap_state, subset_csi, to_local
+from .rates import RateEvaluator
+
+__all__ = ["ReplaySettings", "Replay"]
+
+
+@dataclass(frozen=True)
+class ReplaySettings:
+    """Event parameters of a replay, in integer nanoseconds where they are instants or periods."""
+
+    duration_ns: int
+    step_ns: int
+    chunk_ns: int
+    csi_period_ns: int
+    min_recluster_interval_ns: int
+    recluster_period_ns: int | None
+    backhaul_delay_ns: int
+    min_elevation_deg: float
+    hysteresis_db: float
+    time_to_trigger_s: float
+    k_max: int
+    max_candidate_sats: int
+    record_csi: bool = False
+
+
+class Replay:
+    """One replay: geometry, lanes and the recorder; :meth:`run_chunk` advances one output chunk."""
+
+    def __init__(self, settings: ReplaySettings, catalog: Catalog, user_positions: Callable, n_user: int,
+                 static_users: bool, params: RadioParams, ctx: DecideContext, evaluator: RateEvaluator,
+                 schemes: list[str], policies: list[str], seed: int, epoch_utc_ns: int, recorder,
+                 beam_target_m: np.ndarray | None = None) -> None:
+        self.s = settings
+        self.catalog = catalog
+        self.sat_ids = np.asarray(catalog.sat_ids, dtype=np.int64)
+        self.n_sat = len(catalog)
+        self.n_user = n_user
+        self.user_positions = user_positions
+        self.static_users = static_users
+        self.params = params
+        self.ctx = ctx
+        self.evaluator = evaluator
+        self.epoch = int(epoch_utc_ns)
+        self.recorder = recorder
+        self.beam_target = beam_target_m
+        self.ts = builtin_timescale()
+        # Common random numbers: one draw per (satellite, user) link for the whole run.
+        self.draws: LinkDraws = draw_link_variates(np.random.default_rng(seed), (self.n_sat, n_user))
+        self.lookahead_s = max_pass_duration_s(catalog, settings.min_elevation_deg) if len(catalog) else 0.0
+        self.lanes = [Lane(name, policy, n_user) for name in schemes for policy in policies]
+        # Central-node state (checkpointed with the lanes).
+        self.vis_sats = np.zeros(0, np.int64)
+        self.last_recluster_ns: int | None = None
+        self.recluster_due_ns: int | None = None
+        self.events_processed = 0
+        self.reclusterings = 0
+        self.geom: ChunkGeometry | None = None
+        self._wake: simpy.Event | None = None
+        self._gain_memo: tuple | None = None
+
+    # ----------------------------------------------------------------- state for checkpoints
+    def state(self) -> dict:
+        """Everything that carries from one chunk to the next (picklable; caches are not state)."""
+        return {"lanes": self.lanes, "vis_sats": self.vis_sats, "last_recluster_ns": self.last_recluster_ns,
+                "recluster_due_ns": self.recluster_due_ns, "events_processed": self.events_processed,
+                "reclusterings": self.reclusterings}
+
+    def restore(self, state: dict) -> None:
+        for key, value in state.items():
+            setattr(self, key, value)
+
+    # ----------------------------------------------------------------- chunk driver
+    def run_chunk(self, t0: int) -> None:
+        """Replay [t0, min(t0 + chunk, duration)) and append its rows to the recorder."""
+        t1 = min(t0 + self.s.chunk_ns, self.s.duration_ns)
+        self._gain_memo = None
+        self.geom = chunk_geometry(self.catalog, self.epoch, t0, t1, self.s.step_ns, self.user_positions,
+                                   self.s.min_elevation_deg, lookahead_s=self.lookahead_s,
+                                   static_users=self.static_users, timescale=self.ts)
+        env = simpy.Environment(initial_time=t0)
+        self._wake = env.event()
+        if t0 == 0:
+            self._update_visible(0)
+            self._recluster(0, "initial")
+        env.process(self._visibility(env))
+        env.process(self._csi_refresh(env, t0, t1))
+        env.process(self._central_node(env, t1))
+        env.run(until=t1)
+        for lane in self.lanes:
+            self._flush(lane, t1)
+        if self.s.record_csi:
+            self._record_csi()
+
+    # ----------------------------------------------------------------- processes
+    def _visibility(self, env: simpy.Environment):
+        ev = self.geom.events
+        i = 0
+        while i < len(ev):
+            t = int(ev.t_ns[i])
+            yield env.timeout(t - env.now)
+            j = i
+            while j < len(ev) and ev.t_ns[j] == t:
+                j += 1
+            kinds, sats, users = ev.kind[i:j], ev.sat[i:j], ev.user[i:j]
+            self._record_events(t, np.where(kinds == RISE, "rise", "set"), sats, users)
+            self._update_visible(t)
+            sets = kinds == SET
+            if sets.any():
+                self._handle_sets(t, sats[sets], users[sets])
+            if (kinds == RISE).any():
+                self._request_recluster(t)
+            self.events_processed += j - i
+            i = j
+
+    def _csi_refresh(self, env: simpy.Environment, t0: int, t1: int):
+        period = self.s.csi_period_ns
+        t = -(-t0 // period) * period
+        while t < t1:
+            yield env.timeout(t - env.now)
+            self._rsap_tick(t)
+            self.events_processed += 1
+            t += period
+
+    def _central_node(self, env: simpy.Environment, t1: int):
+        while True:
+            due = [t for t in (self.recluster_due_ns, self._next_period(env.now)) if t is not None]
+            due += [p.apply_ns for lane in self.lanes for p in lane.pending]
+            nxt = min(due) if due else None
+            if nxt is not None and nxt >= t1:
+                nxt = None
+            wait = env.timeout(nxt - env.now) if nxt is not None else None
+            yield env.any_of([wait, self._wake]) if wait is not None else self._wake
+            if self._wake.triggered:
+                self._wake = env.event()
+            now = env.now
+            for lane in self.lanes:  # decisions whose backhaul delay has elapsed
+                ready = [p for p in lane.pending if p.apply_ns <= now]
+                lane.pending = [p for p in lane.pending if p.apply_ns > now]
+                for p in ready:
+                    self._apply(lane, now, p.sats, p.decision, p.csi, p.trigger)
+            if self.recluster_due_ns is not None and self.recluster_due_ns <= now:
+                self.recluster_due_ns = None
+                self._recluster(now, "visibility")
+            elif self._next_period(now - 1) == now:
+                self._recluster(now, "period")
+
+    def _next_period(self, now: int) -> int | None:
+        p = self.s.recluster_period_ns
+        return None if p is None else (now // p + 1) * p
+
+    def _request_recluster(self, t: int) -> None:
+        last = self.last_recluster_ns
+        due = t if last is None else max(t, last + self.s.min_recluster_interval_ns)
+        if self.recluster_due_ns is None or due < self.recluster_due_ns:
+            self.recluster_due_ns = due
+        if not self._wake.triggered:
+            self._wake.succeed()
+
+    # ----------------------------------------------------------------- geometry at one instant
+    def _up_links(self, t: int, sats: np.ndarray) -> np.ndarray:
+        """(len(sats), U) bool: the satellite is above the mask for the user at ``t``."""
+        g = self.geom
+        up = (g.rise_ns <= t) & (g.set_ns > t)
+        out = np.zeros((len(sats), self.n_user), bool)
+        cols = to_local(g.pass_sat[up], sats)
+        keep = cols >= 0
+        out[cols[keep], g.pass_user[up][keep]] = True
+        return out
+
+    def _service_time_s(self, t: int, sats: np.ndarray) -> np.ndarray:
+        g = self.geom
+        st = np.zeros((len(sats), self.n_user))
+        up = (g.rise_ns <= t) & (g.set_ns > t)
+        cols = to_local(g.pass_sat[up], sats)
+        keep = cols >= 0
+        st[cols[keep], g.pass_user[up][keep]] = (g.set_ns[up][keep] - t) / NS_PER_S
+        return st
+
+    def _update_visible(self, t: int) -> None:
+        g = self.geom
+        up = (g.rise_ns <= t) & (g.set_ns > t)
+        new = np.unique(g.pass_sat[up]).astype(np.int64)
+        if not np.array_equal(new, self.vis_sats):
+            for lane in self.lanes:
+                lane.rsap_state = remap_rsap_state(lane.rsap_state, self.vis_sats, new, lane.rsap)
+            self.vis_sats = new
+
+    def _csi_at(self, t: int, sats: np.ndarray):
+        """Statistical CSI (len(sats), U) at the exact instant ``t`` (propagated for it)."""
+        jd, fr = ns_since_epoch_to_jd(self.epoch, np.array([t], dtype=np.int64))
+        eph = propagate_ecef(self.catalog.subset(sats), jd, fr, timescale=self.ts, warn=False)
+        upos, uvel = self.user_positions(np.array([t / NS_PER_S]))
+        return self._csi(eph.positions_m[0], eph.velocities_m_s[0], upos[0], uvel[0], sats)
+
+    def _csi(self, spos, svel, upos, uvel, sats):
+        d = self.draws
+        draws = LinkDraws(d.kappa_uniform[sats], d.kappa_normal[sats], d.shadow_normal[sats], d.los_uniform[sats])
+        return compute_statistical_csi(spos, svel, upos, None if self.static_users else uvel, params=self.params,
+                                       link_draws=draws, min_elevation_deg=self.s.min_elevation_deg,
+                                       beam_target_m=self.beam_target)
+
+    # ----------------------------------------------------------------- decisions
+    def _candidates(self, t: int) -> np.ndarray:
+        """Satellites up for some user at ``t``: each user's ``max_candidate_sats`` strongest, plus RSAPs."""
+        vis = self.vis_sats
+        if not len(vis):
+            return vis
+        csi = self._csi_at(t, vis)
+        score = np.where(self._up_links(t, vis), csi.beta, 0.0)
+        n = min(self.s.max_candidate_sats, len(vis))
+        top = np.argsort(-score, axis=0, kind="stable")[:n]
+        keep = np.zeros(len(vis), bool)
+        keep[np.unique(top[np.take_along_axis(score, top, 0) > 0])] = True
+        rsaps = np.concatenate([lane.rsap for lane in self.lanes])
+        keep |= np.isin(vis, rsaps[rsaps >= 0])
+        return vis[keep]
+
+    def _recluster(self, t: int, trigger: str) -> None:
+        self.last_recluster_ns = t
+        self.reclusterings += 1
+        cand = self._candidates(t)
+        csi = self._csi_at(t, cand) if len(cand) else None
+        shared: dict[str, SchemeDecision] = {}
+        cache: dict = {}
+        for lane in ordered_for_sharing(self.lanes):
+            if csi is None:
+                self._schedule(lane, t, cand, None, None, trigger)
+                continue
+            rsap_local = to_local(lane.rsap, cand)
+            if lane.spec.rsap_mode == "serving":
+                rsap_local = self._serving_rsap(lane, t, cand, csi)
+            prev = lane.decision if np.array_equal(lane.sats, cand) else None
+            if lane.spec.rsap_mode == "cluster" and lane.name in shared:
+                decision = shared[lane.name]
+            else:
+                decision = decide(lane.name, csi, self.ctx, rsap_local, prev, cache)
+                self._record_decision(t, lane.name, trigger, decision)
+                shared[lane.name] = decision
+            self._schedule(lane, t, cand, decision, csi, trigger)
+
+    def _serving_rsap(self, lane: Lane, t: int, cand: np.ndarray, csi) -> np.ndarray:
+        """RSAP of a serving-mode lane at ``t`` by its policy among visible links, local to ``cand``."""
+        self._step_rsap(lane, t)
+        return to_local(lane.rsap, cand)
+
+    def _schedule(self, lane: Lane, t: int, sats, decision, csi, trigger: str) -> None:
+        if self.s.backhaul_delay_ns == 0:
+            self._apply(lane, t, sats, decision, csi, trigger)
+        else:
+            lane.pending.append(PendingDecision(t + self.s.backhaul_delay_ns, t, sats, decision, csi, trigger))
+            if self._wake is not None and not self._wake.triggered:
+                self._wake.succeed()
+
+    def _apply(self, lane: Lane, t: int, sats, decision: SchemeDecision | None, csi, trigger: str) -> None:
+        """Make ``decision`` the one in force from ``t`` on; record clusters and handovers."""
+        self._flush(lane, t)
+        old_mask, old_rsap = lane.global_mask(self.n_sat), lane.rsap.copy()
+        old_beam = self._global_beam(lane)
+        if decision is not None and len(sats):
+            up = self._up_links(t, sats)  # links that set while the decision travelled are dropped
+            if not up.all():
+                decision = _drop_links(decision, up)
+        lane.sats, lane.decision, lane.csi = np.asarray(sats, np.int64), decision, csi
+        lane.decided_ns = t
+        if lane.spec.rsap_mode == "serving" and decision is not None:
+            lane.rsap = np.where(decision.serving >= 0, lane.sats[np.maximum(decision.serving, 0)], -1)
+        else:
+            self._step_rsap(lane, t, record=False)
+        self._record_handovers(lane, t, old_mask, old_rsap, old_beam, trigger)
+        self._record_clusters(lane, t)
+
+    # ----------------------------------------------------------------- RSAP
+    def _eligible(self, lane: Lane, t: int) -> np.ndarray:
+        up = self._up_links(t, self.vis_sats)
+        if lane.spec.rsap_mode == "serving":
+            return up
+        return up & lane.global_mask(self.n_sat)[self.vis_sats]
+
+    def _step_rsap(self, lane: Lane, t: int, *, record: bool = True) -> np.ndarray:
+        """Advance the lane's RSAP rule to ``t``; returns the users whose RSAP changed."""
+        vis = self.vis_sats
+        if lane.rsap_state is None or lane.rsap_state.better_since_s.shape[0] != len(vis):
+            lane.rsap_state = remap_rsap_state(lane.rsap_state, np.zeros(0, np.int64), vis, lane.rsap)
+        gain = self._gain_now(t, vis)
+        state, _ = rsap_step(lane.rsap_state, t / NS_PER_S, gain, self._service_time_s(t, vis),
+                             self._eligible(lane, t), lane.policy, self.s.hysteresis_db, self.s.time_to_trigger_s)
+        new = np.where(state.rsap >= 0, vis[np.maximum(state.rsap, 0)], -1) if len(vis) else \
+            np.full(self.n_user, -1, np.int64)
+        changed = np.flatnonzero(new != lane.rsap)
+        if record and changed.size:
+            self._flush(lane, t)
+            old_mask, old_rsap, old_beam = lane.global_mask(self.n_sat), lane.rsap.copy(), self._global_beam(lane)
+            lane.rsap = new
+            self._record_handovers(lane, t, old_mask, old_rsap, old_beam, "rsap", masks_changed=False)
+        lane.rsap = new
+        lane.rsap_state = state
+        return changed
+
+    def _gain_now(self, t: int, sats: np.ndarray) -> np.ndarray:
+        """Average channel gain β (len(sats), U) at ``t``, from the chunk's step states when on the grid.
+
+        Memoised per (instant, satellite set): every lane's RSAP rule reads the same gains.
+        """
+        key = (t, sats.tobytes())
+        if self._gain_memo is not None and self._gain_memo[0] == key:
+            return self._gain_memo[1]
+        beta = self._gain_uncached(t, sats)
+        self._gain_memo = (key, beta)
+        return beta
+
+    def _gain_uncached(self, t: int, sats: np.ndarray) -> np.ndarray:
+        g = self.geom
+        k = np.searchsorted(g.step_ns, t)
+        if k < len(g.step_ns) and g.step_ns[k] == t:
+            cols = g.columns_of(sats)
+            ok = cols >= 0
+            beta = np.zeros((len(sats), self.n_user))
+            if ok.any():
+                csi = self._csi(g.sat_pos_m[k, cols[ok]], g.sat_vel_m_s[k, cols[ok]], g.user_pos_m[k],
+                                g.user_vel_m_s[k], sats[ok])
+                beta[ok] = csi.beta
+            return beta
+        return self._csi_at(t, sats).beta if len(sats) else np.zeros((0, self.n_user))
+
+    def _rsap_tick(self, t: int) -> None:
+        for lane in self.lanes:
+            changed = self._step_rsap(lane, t)
+            if changed.size and lane.spec.rsap_mode == "serving" and lane.decision is not None:
+                self._redecide(lane, t, "rsap")
+
+    def _redecide(self, lane: Lane, t: int, trigger: str) -> None:
+        """Immediate re-decision of one serving-mode lane (its serving satellite changed)."""
+        cand = np.union1d(self._candidates(t), lane.rsap[lane.rsap >= 0]).astype(np.int64)
+        cand = cand[np.isin(cand, self.vis_sats)]
+        if not len(cand):
+            self._schedule(lane, t, cand, None, None, trigger)
+            return
+        csi = self._csi_at(t, cand)
+        decision = decide(lane.name, csi, self.ctx, to_local(lane.rsap, cand), None)
+        self._record_decision(t, lane.name, trigger, decision)
+        self._schedule(lane, t, cand, decision, csi, trigger)
+
+    # ----------------------------------------------------------------- sets: local repair
+    def _handle_sets(self, t: int, sats: np.ndarray, users: np.ndarray) -> None:
+        for lane in self.lanes:
+            if lane.decision is None:
+                continue
+            local = to_local(sats, lane.sats)
+            serving = local >= 0
+            hit = serving & (lane.decision.mask[np.maximum(local, 0), users] | (lane.rsap[users] == sats))
+            if not hit.any():
+                continue
+            if lane.spec.rsap_mode == "serving":
+                self._step_rsap(lane, t)
+                self._redecide(lane, t, "set")
+            else:
+                self._repair(lane, t)
+            self._request_recluster(t)
+
+    def _repair(self, lane: Lane, t: int) -> None:
+        up = self._up_links(t, lane.sats)
+        d = lane.decision
+        gain = np.where(up, lane.csi.beta, 0.0)
+        result = repair(d.power, d.mask, to_local(lane.rsap, lane.sats), up, gain,
+                        self._service_time_s(t, lane.sats), k_max=self.ctx.k_max, policy=lane.policy)
+        new = SchemeDecision(power=result.power, mask=result.mask, serving=d.serving, beam=d.beam, pilots=d.pilots,
+                             status="repair", reason=str(result.reason))
+        self._flush(lane, t)
+        old_mask, old_rsap, old_beam = lane.global_mask(self.n_sat), lane.rsap.copy(), self._global_beam(lane)
+        lane.decision = new
+        lane.rsap = np.where(result.rsap >= 0, lane.sats[np.maximum(result.rsap, 0)], -1)
+        lane.rsap_state = lane.rsap_state.with_rsap(to_local(lane.rsap, self.vis_sats)) if lane.rsap_state else None
+        self._record_handovers(lane, t, old_mask, old_rsap, old_beam, "repair")
+        self._record_clusters(lane, t)
+
+    # ----------------------------------------------------------------- logging
+    def _flush(self, lane: Lane, t_end: int) -> None:
+        """Record rates for every step in [lane.logged_until_ns, t_end) of the current chunk."""
+        g = self.geom
+        a = np.searchsorted(g.step_ns, lane.logged_until_ns)
+        b = np.searchsorted(g.step_ns, t_end)
+        if b <= a:
+            lane.logged_until_ns = max(lane.logged_until_ns, t_end)
+            return
+        steps = g.step_ns[a:b]
+        sinr = np.zeros((b - a, self.n_user))
+        se = np.zeros_like(sinr)
+        d = lane.decision
+        if d is not None and len(lane.sats):
+            cols = g.columns_of(lane.sats)
+            ok = cols >= 0
+            # The precoder snapshot of each step is the CSI of the last refresh at or before it.
+            period = self.s.csi_period_ns
+            refresh = (steps // period) * period
+            r0 = np.searchsorted(g.step_ns, refresh[0])
+            idx = np.arange(r0, b)
+            block = self._csi(g.sat_pos_m[idx][:, cols[ok]], g.sat_vel_m_s[idx][:, cols[ok]], g.user_pos_m[idx],
+                              g.user_vel_m_s[idx], lane.sats[ok])
+            true = _take_steps(block, np.arange(a - r0, b - r0))
+            prec = _take_steps(block, np.searchsorted(g.step_ns[idx], refresh))
+            sinr, se = self.evaluator(lane.name, true, prec, _restrict(d, ok))
+        rsap_ids = np.ma.masked_array(np.where(lane.rsap >= 0, self.sat_ids[np.maximum(lane.rsap, 0)], 0),
+                                      mask=lane.rsap < 0)
+        self.recorder.append("rates", time=self.epoch + steps[:, None], scheme=lane.name, rsap_policy=lane.policy,
+                             user_id=np.arange(self.n_user)[None, :], se_bps_hz=se, sinr_db=lin_to_db(sinr),
+                             n_serving=lane.serving_count()[None, :], rsap_sat=rsap_ids[None, :])
+        lane.logged_until_ns = t_end
+
+    # ----------------------------------------------------------------- records
+    def _global_beam(self, lane: Lane) -> np.ndarray | None:
+        return None if lane.decision is None or lane.decision.beam is None else lane.decision.beam.copy()
+
+    def _record_handovers(self, lane: Lane, t: int, old_mask, old_rsap, old_beam, trigger: str, *,
+                          masks_changed: bool = True) -> None:
+        new_mask = lane.global_mask(self.n_sat) if masks_changed else old_mask
+        new_beam = self._global_beam(lane)
+        beams = old_beam is not None and new_beam is not None
+        rec = diff_masks(old_mask, old_rsap, new_mask, lane.rsap, rsap_reason=trigger, join_leave_reason=trigger,
+                         prev_beam=old_beam if beams else None, new_beam=new_beam if beams else None,
+                         single_serving=lane.spec.single_serving)
+        if not len(rec):
+            return
+
+        def ids(idx):
+            return np.ma.masked_array(np.where(idx >= 0, self.sat_ids[np.maximum(idx, 0)], 0), mask=idx < 0)
+
+        def beam(b):
+            return np.ma.masked_array(np.maximum(b, 0), mask=b < 0)
+
+        self.recorder.append("handovers", time=self.epoch + t, scheme=lane.name, rsap_policy=lane.policy,
+                             user_id=rec.user_id, kind=rec.kind, from_sat=ids(rec.from_sat), to_sat=ids(rec.to_sat),
+                             from_beam=beam(rec.from_beam), to_beam=beam(rec.to_beam), reason=rec.reason)
+
+    def _record_clusters(self, lane: Lane, t: int) -> None:
+        d = lane.decision
+        if d is None or not d.mask.any():
+            return
+        sat, user = np.nonzero(d.mask)
+        self.recorder.append("clusters", time=self.epoch + t, scheme=lane.name, rsap_policy=lane.policy,
+                             user_id=user, sat_id=self.sat_ids[lane.sats[sat]], power_weight=d.power[sat, user])
+
+    def _record_decision(self, t: int, scheme: str, trigger: str, d: SchemeDecision) -> None:
+        self.recorder.append("decisions", time=self.epoch + t, scheme=scheme, trigger=trigger,
+                             n_sats=d.mask.shape[0], n_users=d.mask.shape[1], inner_iters=d.inner_iters,
+                             outer_iters=d.outer_iters, solve_s=d.solve_s,
+                             min_sinr_db=float(lin_to_db(max(d.min_sinr, 0.0))), status=d.status)
+
+    def _record_events(self, t: int, kinds, sats, users) -> None:
+        self.recorder.append("events", time=self.epoch + t, kind=kinds, sat_id=self.sat_ids[sats], user_id=users)
+
+    def _record_csi(self) -> None:
+        g = self.geom
+        if not len(g.sat_index) or not len(g.step_ns):
+            return
+        csi = self._csi(g.sat_pos_m, g.sat_vel_m_s, g.user_pos_m, g.user_vel_m_s, g.sat_index)
+        t, s, u = np.nonzero(csi.visible)
+        self.recorder.append("csi", time=self.epoch + g.step_ns[t], sat_id=self.sat_ids[g.sat_index[s]], user_id=u,
+                             elevation_deg=np.degrees(csi.elevation_rad[t, s, u]), theta_rad=csi.theta_rad[t, s, u],
+                             phi_rad=csi.phi_rad[t, s, u], beta_db=lin_to_db(csi.beta[t, s, u]),
+                             kappa_db=lin_to_db(csi.kappa[t, s, u]), delay_s=csi.delay_s[t, s, u],
+                             doppler_hz=csi.doppler_hz[t, s, u])
+
+
+def ordered_for_sharing(lanes: list[Lane]) -> list[Lane]:
+    """Lanes with cf-mntn-smrt first, so alg1-uniform can reuse its Algorithm-1 run."""
+    return sorted(lanes, key=lambda lane: lane.name != "cf-mntn-smrt")
+
+
+def _take_steps(csi, idx: np.ndarray):
+    """Steps ``idx`` (leading axis) of a CSI block."""
+    return type(csi)(**{name: getattr(csi, name)[idx] for name in csi.__dataclass_fields__})
+
+
+def _restrict(d: SchemeDecision, keep: np.ndarray) -> SchemeDecision:
+    """The decision on the satellites ``keep`` only (satellites missing from the chunk carry no power)."""
+    if keep.all():
+        return d
+    old = np.flatnonzero(keep)
+    remap = np.full(keep.shape[0], -1, np.int64)
+    remap[old] = np.arange(old.size)
+    serving = np.where(d.serving >= 0, remap[np.maximum(d.serving, 0)], -1)
+    return SchemeDecision(power=d.power[keep], mask=d.mask[keep], serving=serving, beam=d.beam, pilots=d.pilots,
+                          status=d.status, reason=d.reason)
+
+
+def _drop_links(d: SchemeDecision, up: np.ndarray) -> SchemeDecision:
+    mask = d.mask & up
+    serving = np.where((d.serving >= 0) & up[np.maximum(d.serving, 0), np.arange(up.shape[1])], d.serving, -1)
+    return SchemeDecision(power=np.where(mask, d.power, 0.0), mask=mask, serving=serving, beam=d.beam,
+                          pilots=d.pilots, status=d.status, reason=d.reason, inner_iters=d.inner_iters,
+                          outer_iters=d.outer_iters, solve_s=d.solve_s, min_sinr=d.min_sinr, solver=d.solver)

@@ -1,0 +1,81 @@
+"""The decision side of the scheme registry on 000's snapshot set-up, and its degenerate cases."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from simulator.cooperation.schemes import SCHEMES, DecideContext, decide
+from simulator.cooperation.spotbeam import beam_weights, hex_beam_grid, max_off_nadir_rad
+from simulator.experiments.drops import paper000_drop
+from simulator.radio import compute_statistical_csi, paper000_params
+from simulator.scenario import SCHEMES as SCENARIO_SCHEMES
+
+
+@pytest.fixture(scope="module")
+def setup():
+    rng = np.random.default_rng(4)
+    params = paper000_params(n_h=4, n_v=4)
+    sat, vel, users = paper000_drop(rng, n_sat=8, n_user=5)
+    csi = compute_statistical_csi(sat, vel, users, params=params, rng=rng, min_elevation_deg=10.0)
+    weights = beam_weights(hex_beam_grid(16, max_off_nadir_rad(550e3, np.radians(10.0))), 4, 4)
+    ctx = DecideContext(tx_power_w=params.tx_power_w, noise_w=params.noise_power_w, k_max=3, n_pilots=2,
+                        pilot_power_w=1.0, beam_weights=weights, cluster_min_elevation_rad=np.radians(60.0))
+    return csi, ctx
+
+
+def test_registry_covers_every_scenario_scheme():
+    assert tuple(SCHEMES) == SCENARIO_SCHEMES
+
+
+@pytest.mark.parametrize("name", list(SCHEMES))
+def test_every_decision_is_feasible(setup, name):
+    csi, ctx = setup
+    rsap = np.argmax(csi.beta, axis=0)
+    d = decide(name, csi, ctx, rsap)
+    assert d.power.shape == d.mask.shape == csi.beta.shape
+    assert np.all(np.isfinite(d.power)) and np.all(d.power >= 0)
+    assert np.all((d.power ** 2).sum(axis=1) <= 1 + 1e-6)  # 000 eq 14 per satellite
+    assert not np.any(d.power[~d.mask] > 0)  # no power outside the clusters
+    assert d.mask.any(axis=0).all()  # every user served (all links visible in this drop)
+    if SCHEMES[name].single_serving:
+        assert (d.mask.sum(axis=0) == 1).all()
+        np.testing.assert_array_equal(np.argmax(d.mask, axis=0), d.serving)
+    if name in ("cf-mntn-smrt", "cf-mntn-szf", "distance-sca", "distance-uniform", "alg1-uniform"):
+        assert (d.mask.sum(axis=1) <= ctx.k_max).all()  # K_max users per satellite (23b)
+    if name == "spot-beam":
+        assert ((d.beam >= 0) & (d.beam < 16)).all()
+    if name == "uc-dmimo":
+        fc = decide("fc-dmimo", csi, ctx, rsap)
+        assert d.mask.sum() < fc.mask.sum() and not (d.mask & ~fc.mask).any()  # UC ⊂ FC (004 Fig 4)
+        assert d.mask[rsap, np.arange(csi.n_user)].all()  # the RSAP always serves
+
+
+def test_alg1_uniform_reuses_the_cf_mntn_smrt_run(setup):
+    csi, ctx = setup
+    rsap = np.argmax(csi.beta, axis=0)
+    alone = decide("alg1-uniform", csi, ctx, rsap)
+    cache: dict = {}
+    smrt = decide("cf-mntn-smrt", csi, ctx, rsap, cache=cache)
+    shared = decide("alg1-uniform", csi, ctx, rsap, cache=cache)
+    np.testing.assert_array_equal(shared.mask, smrt.mask)
+    np.testing.assert_array_equal(shared.mask, alone.mask)
+    np.testing.assert_allclose(shared.power, alone.power)
+
+
+@pytest.mark.parametrize("name", list(SCHEMES))
+def test_degenerate_snapshots_fall_back_without_nan(setup, name):
+    csi, ctx = setup
+    # A user with no visible satellite and no RSAP.
+    hidden = type(csi)(**{f: getattr(csi, f).copy() for f in csi.__dataclass_fields__})
+    hidden.beta[:, 0] = 0.0
+    hidden.visible[:, 0] = False
+    rsap = np.argmax(hidden.beta, axis=0)
+    rsap[0] = -1
+    d = decide(name, hidden, ctx, rsap)
+    assert np.all(np.isfinite(d.power)) and not d.mask[:, 0].any()
+    assert d.mask[:, 1:].any(axis=0).all()
+    # No satellite at all.
+    empty = type(csi)(**{f: getattr(csi, f)[:0] for f in csi.__dataclass_fields__})
+    e = decide(name, empty, ctx, np.full(csi.n_user, -1))
+    assert e.status.startswith("fallback") and e.power.shape == (0, csi.n_user)
