@@ -132,9 +132,9 @@ def chunk_geometry(
     """Passes, events and states for the chunk [t0_ns, t1_ns) (ns since ``epoch_utc_ns``).
 
     ``user_positions(t_s) -> (pos (T, U, 3), vel (T, U, 3))`` gives the users' ITRS states.
-    Static users get exact passes; moving users get passes of their position at mid-chunk, whose
-    rise/set instants are exact for that point (a user moving at 300 m/s shifts by ≤ 90 km in a
-    10 min chunk; documented in docs/outputs.md).
+    Static users get exact passes; moving users get the passes of their position at mid-chunk, exact
+    for that point (a user at 300 m/s is within 90 km of it in a 10 min chunk; see docs/design.md).
+    Rates of moving users are always evaluated at their true position at each step.
     """
     first = -(-t0_ns // step_ns) * step_ns  # first logging instant ≥ t0 on the global step grid
     steps = np.arange(first, t1_ns, step_ns, dtype=np.int64)
