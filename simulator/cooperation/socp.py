@@ -12,6 +12,13 @@ Variables are the power weights p_{l,k} of the links in a boolean mask (other we
 user's SINR cone is divided by a per-user scale s_k (the user's interference-plus-noise at the
 current point), which makes its data O(1) whatever the link budget; unscaled, the coefficients span
 ~1e±10 and the solver returns inaccurate or failed statuses.
+
+Each problem has an ``accuracy`` (Clarabel's relative gap and feasibility tolerance, default
+:data:`TOLERANCE`) that the caller may change between solves; the optimisers solve steps that still
+gain tens of per cent at 1e-2 (5–7 interior-point iterations instead of 9–12). With sMRT the
+programs are dense — every user's cone involves every power weight — and a solve costs ~1.2 ms per
+interior-point iteration at 200 weights, most of it Clarabel's sparse LDL factorisation; see
+``docs/algorithm1.md`` for the formulations that were measured and found slower.
 """
 
 from __future__ import annotations
@@ -27,8 +34,8 @@ __all__ = ["ScaProblem", "RatioProblem", "ACCEPTED_STATUSES"]
 
 #: Clarabel statuses accepted as a solution (cvxpy's "optimal" and "optimal_inaccurate").
 ACCEPTED_STATUSES = ("Solved", "AlmostSolved")
-#: Clarabel gap and feasibility tolerance: the optimisers re-evaluate every point with the exact SINR
-#: and keep only improvements, so the steps need no more than this.
+#: Default Clarabel gap and feasibility tolerance (relative): the optimisers re-evaluate every point
+#: with the exact SINR and keep only improvements, so the steps need no more than this.
 TOLERANCE = 1e-5
 
 
@@ -57,6 +64,10 @@ class _Conic:
         self._cols: list[np.ndarray] = []
         self.cones: list[object] = []
         self._solver: clarabel.DefaultSolver | None = None
+        self._accuracy_set = TOLERANCE
+        #: relative gap and feasibility tolerance of the next solve; the optimisers loosen it while
+        #: their steps still gain much more than it (the point is re-evaluated exactly either way)
+        self.accuracy = TOLERANCE
         self.n_solves = 0
         # p >= 0 (rows 0..n_var); power weights outside ``variables`` are not variables at all.
         self._block(np.arange(self.n_var), np.arange(self.n_var))
@@ -138,18 +149,16 @@ class _Conic:
 
     def _solve(self, values: list[np.ndarray], h: np.ndarray, context: str) -> np.ndarray:
         data = np.concatenate(values)[self._perm]
+        accuracy = float(self.accuracy)
         if self._solver is not None and self.reuse:
-            self._solver.update(A=data, b=h)
+            if accuracy != self._accuracy_set:
+                self._solver.update(A=data, b=h, settings=self._settings(accuracy))
+            else:
+                self._solver.update(A=data, b=h)
         else:
             A = sparse.csc_matrix((data, self._indices, self._indptr), shape=(self.n_row, self.n_col))
-            settings = clarabel.DefaultSettings()
-            settings.verbose = False
-            settings.presolve_enable = False  # in-place data updates need the un-presolved problem
-            settings.input_sparse_dropzeros = False
-            settings.equilibrate_enable = False  # the rows are already scaled to O(1)
-            settings.tol_gap_abs = settings.tol_gap_rel = TOLERANCE
-            settings.tol_feas = TOLERANCE
-            self._solver = clarabel.DefaultSolver(self._P, self._q, A, h, self.cones, settings)
+            self._solver = clarabel.DefaultSolver(self._P, self._q, A, h, self.cones, self._settings(accuracy))
+        self._accuracy_set = accuracy
         solution = self._solver.solve()
         self.n_solves += 1
         status = str(solution.status).rsplit(".", 1)[-1]
@@ -161,8 +170,20 @@ class _Conic:
             f"Clarabel status {status} on {context}: {self.n_col} variables, {self.n_row} rows, "
             f"{len(self.cones)} cones, {self.users.size} users, {self.n_var} links; "
             f"|A| in [{nonzero.min():.3g}, {nonzero.max():.3g}], |b| <= {np.abs(h).max():.3g}; "
-            f"coefficient b in [{self.b.min():.3g}, {self.b.max():.3g}], noise {self.noise:.3g}"
+            f"coefficient b in [{self.b.min():.3g}, {self.b.max():.3g}], noise {self.noise:.3g}; "
+            f"solver tolerance {accuracy:.0e}"
         )
+
+    @staticmethod
+    def _settings(accuracy: float) -> clarabel.DefaultSettings:
+        settings = clarabel.DefaultSettings()
+        settings.verbose = False
+        settings.presolve_enable = False  # in-place data updates need the un-presolved problem
+        settings.input_sparse_dropzeros = False
+        settings.equilibrate_enable = False  # the rows are already scaled to O(1)
+        settings.tol_gap_abs = settings.tol_gap_rel = accuracy
+        settings.tol_feas = accuracy
+        return settings
 
     def _power(self, x: np.ndarray) -> np.ndarray:
         p = np.zeros((self.n_sat, self.n_user))
