@@ -99,7 +99,6 @@ def test_stranded_user_is_rescued_with_uniform_power():
 def test_rescue_competition_respects_capacity():
     # 5 stranded users all prefer sat 0 (capacity 2): the 2 strongest get it, the rest move on
     gain = np.array([[9.0, 8.0, 7.0, 6.0, 5.0], [1.0, 1.0, 1.0, 1.0, 1.0], [0.5, 0.5, 0.5, 0.5, 0.5]])
-    service = np.ones_like(gain)
     mask = np.zeros((4, 5), bool)
     mask[3] = True
     gain = np.vstack([gain, np.ones(5)])

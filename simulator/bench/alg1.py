@@ -147,8 +147,6 @@ class CvxpyDpp:
             raise SolverError("the cvxpy formulation is not DPP")
 
     def _solve(self, omega, context):
-        import cvxpy as cp
-
         L, K = self.coeffs.b.shape
         self.w.value = np.sqrt((np.ones((L, K)) if omega is None else omega) / (self.k_max or 1))
         _solve(self.problem, context)

@@ -27,9 +27,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..radio.statistical_csi import StatisticalCSI
-from .algorithm1 import Decision, algorithm1, sca_power, uniform_power
+from .algorithm1 import Decision, algorithm1, sca_power
 from .baselines import alg1_uniform, distance_sca, distance_uniform, uniform_decision
-from .coefficients import SinrCoefficients
 from .rates_cfmmimo import coefficients_imrt, pilot_book
 from .rates_cfmntn import coefficients
 from .single import coefficients_single

@@ -27,10 +27,23 @@ from ..orbits.passes import find_passes
 from ..orbits.propagate import propagate_ecef
 from ..timebase import ns_since_epoch_to_jd
 
-__all__ = ["ChunkGeometry", "VisibilityEvents", "chunk_geometry", "max_pass_duration_s"]
+__all__ = ["ChunkGeometry", "VisibilityEvents", "chunk_geometry", "max_pass_duration_s", "to_local"]
 
 #: Event kinds, in the order they are applied at one instant: a set is handled before a rise.
 SET, RISE = 0, 1
+
+
+def to_local(global_idx: np.ndarray, sats: np.ndarray) -> np.ndarray:
+    """Positions of catalogue indices in the sorted array ``sats`` (−1 where absent or −1).
+
+    >>> to_local(np.array([7, -1, 3, 9]), np.array([3, 7, 8])).tolist()
+    [1, -1, 0, -1]
+    """
+    g = np.asarray(global_idx, np.int64)
+    if not len(sats):
+        return np.full(g.shape, -1, np.int64)
+    pos = np.clip(np.searchsorted(sats, g), 0, len(sats) - 1)
+    return np.where((g >= 0) & (sats[pos] == g), pos, -1).astype(np.int64)
 
 
 def max_pass_duration_s(catalog: Catalog, min_elevation_deg: float) -> float:
@@ -103,10 +116,7 @@ class ChunkGeometry:
 
     def columns_of(self, sats: np.ndarray) -> np.ndarray:
         """Column of each catalogue index in ``sat_index`` (−1 where the satellite is not in the chunk)."""
-        pos = np.searchsorted(self.sat_index, sats)
-        pos = np.clip(pos, 0, max(len(self.sat_index) - 1, 0))
-        found = (len(self.sat_index) > 0) & (self.sat_index[pos] == sats) if len(self.sat_index) else np.zeros_like(sats, bool)
-        return np.where(found, pos, -1)
+        return to_local(sats, self.sat_index)
 
     def service_end_ns(self, now_ns: int, n_sat: int, n_user: int) -> np.ndarray:
         """Set instant (S_total, U) of the pass in progress at ``now_ns`` (NaN where not visible)."""

@@ -15,8 +15,9 @@ import numpy as np
 from ..cooperation.rsap import RsapState
 from ..cooperation.schemes import SCHEMES, SchemeDecision, SchemeSpec
 from ..radio.statistical_csi import StatisticalCSI
+from .geometry import to_local
 
-__all__ = ["Lane", "PendingDecision", "remap_rsap_state", "subset_csi"]
+__all__ = ["Lane", "PendingDecision", "remap_rsap_state"]
 
 
 @dataclass
@@ -82,27 +83,8 @@ def remap_rsap_state(state: RsapState | None, old_sats: np.ndarray, new_sats: np
     RSAP in force as catalogue indices.
     """
     timers = np.full((len(new_sats), len(rsap)), np.inf)
-    if state is not None and len(old_sats) and len(new_sats):
-        pos = np.searchsorted(old_sats, new_sats)
-        pos = np.clip(pos, 0, len(old_sats) - 1)
-        kept = old_sats[pos] == new_sats
+    if state is not None:
+        pos = to_local(new_sats, old_sats)
+        kept = pos >= 0
         timers[kept] = state.better_since_s[pos[kept]]
     return RsapState(to_local(rsap, new_sats), timers)
-
-
-def to_local(global_idx: np.ndarray, sats: np.ndarray) -> np.ndarray:
-    """Positions of catalogue indices in the sorted array ``sats`` (−1 where absent or −1)."""
-    g = np.asarray(global_idx, np.int64)
-    if not len(sats):
-        return np.full(g.shape, -1, np.int64)
-    pos = np.clip(np.searchsorted(sats, g), 0, len(sats) - 1)
-    return np.where((g >= 0) & (sats[pos] == g), pos, -1).astype(np.int64)
-
-
-def subset_csi(csi: StatisticalCSI, cols: np.ndarray) -> StatisticalCSI:
-    """The satellites ``cols`` (satellite axis −2) of a snapshot or block."""
-    fields = {}
-    for name in csi.__dataclass_fields__:
-        value = getattr(csi, name)
-        fields[name] = value[..., cols, :, :] if name == "steering" else value[..., cols, :]
-    return StatisticalCSI(**fields)

@@ -22,7 +22,6 @@ Processes of a chunk (DESIGN.md "Event model"):
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -32,16 +31,16 @@ import simpy
 from ..constants import NS_PER_S
 from ..cooperation.clusters import diff_masks
 from ..cooperation.repair import repair
-from ..cooperation.rsap import RsapState, rsap_step
-from ..cooperation.schemes import SCHEMES, DecideContext, SchemeDecision, decide
+from ..cooperation.rsap import rsap_step
+from ..cooperation.schemes import DecideContext, SchemeDecision, decide
 from ..orbits.catalog import Catalog
 from ..orbits.propagate import builtin_timescale, propagate_ecef
 from ..radio.csi import LinkDraws, compute_statistical_csi, draw_link_variates
 from ..radio.params import RadioParams
 from ..timebase import ns_since_epoch_to_jd
 from ..units import lin_to_db
-from .geometry import RISE, SET, ChunkGeometry, chunk_geometry, max_pass_duration_s
-from .lanes import Lane, PendingDecision, remap_rsap_state, subset_csi, to_local
+from .geometry import RISE, SET, ChunkGeometry, chunk_geometry, max_pass_duration_s, to_local
+from .lanes import Lane, PendingDecision, remap_rsap_state
 from .rates import RateEvaluator
 
 __all__ = ["ReplaySettings", "Replay"]
