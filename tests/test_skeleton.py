@@ -64,3 +64,10 @@ def test_cli_reports_leosim_error_in_one_line(monkeypatch, capsys):
     assert cli.main([]) == 2
     err = capsys.readouterr().err
     assert err.strip() == "leosim: error: min_elevation_deg=95 outside [0, 90)"
+
+
+def test_lazy_facade_resolves_every_public_name():
+    for name in simulator.__all__:
+        assert getattr(simulator, name) is not None, name
+    with pytest.raises(AttributeError):
+        simulator.not_a_name  # noqa: B018
