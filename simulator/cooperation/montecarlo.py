@@ -31,6 +31,7 @@ from .rates_cfmntn import Precoder, ZfUsers, statistical_precoders
 __all__ = [
     "MonteCarloSinr",
     "draw_channels",
+    "grouped_estimate",
     "montecarlo_sinr_statistical",
     "montecarlo_sinr_cfmntn",
     "montecarlo_sinr_imrt",
@@ -91,27 +92,44 @@ def _sinr_from_sums(s1, s2_self, s2, n, tx_power_w, noise_w):
     return sinr, signal, uncertainty, interference
 
 
-def _estimate(draw_gains: Callable[[int], np.ndarray], n_draws: int, per_draw: int, tx_power_w: float,
-              noise_w: float | np.ndarray, n_groups: int, max_batch_elements: int) -> MonteCarloSinr:
-    """Accumulate γ over groups of batches and form the eq-21 terms and the group standard error."""
+def grouped_estimate(batch_sums: Callable[[int], tuple[tuple[np.ndarray, ...], int]], n_draws: int,
+                     n_groups: int, batch: int,
+                     estimate: Callable[[tuple[np.ndarray, ...], int], np.ndarray]) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
+    """Sample sums over ``n_draws`` draws in ``n_groups`` groups, and the standard error of ``estimate``.
+
+    ``batch_sums(n)`` draws n realisations and returns (their per-quantity sums, n); groups are filled
+    in batches of at most ``batch`` draws (memory bounded). ``estimate(sums, n)`` turns sums of n
+    draws into the estimated quantity; its spread over the groups / sqrt(n_groups) is the standard
+    error. Returns the sums over all draws and that standard error.
+    """
     if n_groups < 2 or n_draws < 2 * n_groups:
         raise InputError(f"n_draws={n_draws}, n_groups={n_groups}: need n_groups >= 2 and n_draws >= 2 * n_groups")
-    batch = max(1, max_batch_elements // per_draw)
     sizes = np.full(n_groups, n_draws // n_groups)
     sizes[: n_draws % n_groups] += 1
-    totals, group_sinr = None, []
+    totals, group_values = None, []
     for size in sizes:
         sums, done = None, 0
         while done < size:
-            gamma = draw_gains(min(batch, size - done))
-            diag = np.diagonal(gamma, axis1=-2, axis2=-1)
-            part = (diag.sum(0), (np.abs(diag) ** 2).sum(0), (np.abs(gamma) ** 2).sum(0))
+            part, drawn = batch_sums(int(min(batch, size - done)))
             sums = part if sums is None else tuple(a + b for a, b in zip(sums, part))
-            done += gamma.shape[0]
-        group_sinr.append(_sinr_from_sums(*sums, size, tx_power_w, noise_w)[0])
+            done += drawn
+        group_values.append(estimate(sums, int(size)))
         totals = sums if totals is None else tuple(a + b for a, b in zip(totals, sums))
+    return totals, np.std(np.stack(group_values), axis=0, ddof=1) / np.sqrt(n_groups)
+
+
+def _estimate(draw_gains: Callable[[int], np.ndarray], n_draws: int, per_draw: int, tx_power_w: float,
+              noise_w: float | np.ndarray, n_groups: int, max_batch_elements: int) -> MonteCarloSinr:
+    """Accumulate γ over groups of batches and form the eq-21 terms and the group standard error."""
+    def batch_sums(n: int) -> tuple[tuple[np.ndarray, ...], int]:
+        gamma = draw_gains(n)
+        diag = np.diagonal(gamma, axis1=-2, axis2=-1)
+        return (diag.sum(0), (np.abs(diag) ** 2).sum(0), (np.abs(gamma) ** 2).sum(0)), gamma.shape[0]
+
+    totals, stderr = grouped_estimate(
+        batch_sums, n_draws, n_groups, max(1, max_batch_elements // per_draw),
+        lambda sums, n: _sinr_from_sums(*sums, n, tx_power_w, noise_w)[0])
     sinr, signal, uncertainty, interference = _sinr_from_sums(*totals, n_draws, tx_power_w, noise_w)
-    stderr = np.std(np.stack(group_sinr), axis=0, ddof=1) / np.sqrt(n_groups)
     return MonteCarloSinr(sinr=sinr, sinr_stderr=stderr, signal_w=signal, uncertainty_w=uncertainty,
                           interference_w=interference, n_draws=n_draws)
 

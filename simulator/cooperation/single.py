@@ -39,7 +39,7 @@ import numpy as np
 from ..errors import InputError
 from ..radio.statistical_csi import StatisticalCSI
 from .coefficients import SinrCoefficients
-from .montecarlo import MonteCarloSinr, montecarlo_sinr_statistical
+from .montecarlo import MonteCarloSinr, grouped_estimate, montecarlo_sinr_statistical
 from .precoders import smrt_precoders
 from .rates_cfmntn import coefficients_from_moments, link_moments, sinr_from_moments, spectral_efficiency
 
@@ -302,23 +302,16 @@ def montecarlo_sinr_streams(draw_gains: Callable[[int], np.ndarray], n_draws: in
     -------
     StreamMonteCarlo
     """
-    if n_groups < 2 or n_draws < 2 * n_groups:
-        raise InputError(f"n_draws={n_draws}, n_groups={n_groups}: need n_groups ≥ 2 and ≥ 2 draws per group")
-    sizes = np.full(n_groups, n_draws // n_groups)
-    sizes[: n_draws % n_groups] += 1
-    totals, group_sinr = None, []
-    for size in sizes:
-        sums, done = None, 0
-        while done < size:
-            g = draw_gains(int(min(batch_draws, size - done)))
-            idx = np.arange(g.shape[-2]) if own is None else np.asarray(own)
-            idx = np.broadcast_to(idx, g.shape[1:-1])[None, ..., None]
-            g_own = np.take_along_axis(g, np.broadcast_to(idx, g.shape[:-1] + (1,)), axis=-1)[..., 0]
-            part = (g_own.sum(axis=0), np.sum(np.abs(g) ** 2, axis=(0, -1)))
-            sums = part if sums is None else (sums[0] + part[0], sums[1] + part[1])
-            done += g.shape[0]
-        group_sinr.append(_group_sinr(sums, int(size), tx_power_w, noise_w))
-        totals = sums if totals is None else (totals[0] + sums[0], totals[1] + sums[1])
-    sinr = _group_sinr(totals, n_draws, tx_power_w, noise_w)
-    stderr = np.std(np.stack(group_sinr), axis=0, ddof=1) / np.sqrt(n_groups)
+    def batch_sums(n: int) -> tuple[tuple[np.ndarray, ...], int]:
+        g = draw_gains(n)
+        idx = np.arange(g.shape[-2]) if own is None else np.asarray(own)
+        idx = np.broadcast_to(idx, g.shape[1:-1])[None, ..., None]
+        g_own = np.take_along_axis(g, np.broadcast_to(idx, g.shape[:-1] + (1,)), axis=-1)[..., 0]
+        return (g_own.sum(axis=0), np.sum(np.abs(g) ** 2, axis=(0, -1))), g.shape[0]
+
+    def estimate(sums: tuple[np.ndarray, ...], n: int) -> np.ndarray:
+        return _group_sinr(sums, n, tx_power_w, noise_w)
+
+    totals, stderr = grouped_estimate(batch_sums, n_draws, n_groups, batch_draws, estimate)
+    sinr = estimate(totals, n_draws)
     return StreamMonteCarlo(sinr=sinr, sinr_stderr=stderr, n_draws=int(n_draws))
