@@ -98,7 +98,8 @@ class Replay:
         self.reclusterings = 0
         self.geom: ChunkGeometry | None = None
         self._wake: simpy.Event | None = None
-        self._gain_memo: tuple | None = None
+        self._memo: dict = {}  # per-instant values shared by all lanes; cleared when time moves on
+        self._rates_memo: dict = {}  # the last few lane evaluations, by decision content
 
     # ----------------------------------------------------------------- state for checkpoints
     def state(self) -> dict:
@@ -115,7 +116,8 @@ class Replay:
     def run_chunk(self, t0: int) -> None:
         """Replay [t0, min(t0 + chunk, duration)) and append its rows to the recorder."""
         t1 = min(t0 + self.s.chunk_ns, self.s.duration_ns)
-        self._gain_memo = None
+        self._memo = {}
+        self._rates_memo = {}
         self.geom = chunk_geometry(self.catalog, self.epoch, t0, t1, self.s.step_ns, self.user_positions,
                                    self.s.min_elevation_deg, lookahead_s=self.lookahead_s,
                                    static_users=self.static_users, timescale=self.ts)
@@ -199,8 +201,22 @@ class Replay:
             self._wake.succeed()
 
     # ----------------------------------------------------------------- geometry at one instant
+    def _memoised(self, kind: str, t: int, sats: np.ndarray, compute) -> np.ndarray:
+        """``compute(t, sats)``, remembered for the current instant (every lane asks the same questions)."""
+        if self._memo.get("t") != t:
+            self._memo = {"t": t}
+        key = (kind, sats.tobytes())
+        if key not in self._memo:
+            value = compute(t, sats)
+            value.flags.writeable = False  # shared by every lane: nobody may change it in place
+            self._memo[key] = value
+        return self._memo[key]
+
     def _up_links(self, t: int, sats: np.ndarray) -> np.ndarray:
         """(len(sats), U) bool: the satellite is above the mask for the user at ``t``."""
+        return self._memoised("up", t, sats, self._up_links_uncached)
+
+    def _up_links_uncached(self, t: int, sats: np.ndarray) -> np.ndarray:
         g = self.geom
         up = (g.rise_ns <= t) & (g.set_ns > t)
         out = np.zeros((len(sats), self.n_user), bool)
@@ -210,6 +226,10 @@ class Replay:
         return out
 
     def _service_time_s(self, t: int, sats: np.ndarray) -> np.ndarray:
+        """(len(sats), U) s: remaining time above the mask of each link up at ``t`` (0 elsewhere)."""
+        return self._memoised("service", t, sats, self._service_time_uncached)
+
+    def _service_time_uncached(self, t: int, sats: np.ndarray) -> np.ndarray:
         g = self.geom
         st = np.zeros((len(sats), self.n_user))
         up = (g.rise_ns <= t) & (g.set_ns > t)
@@ -343,12 +363,7 @@ class Replay:
 
         Memoised per (instant, satellite set): every lane's RSAP rule reads the same gains.
         """
-        key = (t, sats.tobytes())
-        if self._gain_memo is not None and self._gain_memo[0] == key:
-            return self._gain_memo[1]
-        beta = self._gain_uncached(t, sats)
-        self._gain_memo = (key, beta)
-        return beta
+        return self._memoised("gain", t, sats, self._gain_uncached)
 
     def _gain_uncached(self, t: int, sats: np.ndarray) -> np.ndarray:
         g = self.geom
@@ -392,11 +407,13 @@ class Replay:
             hit = serving & (lane.decision.mask[np.maximum(local, 0), users] | (lane.rsap[users] == sats))
             if not hit.any():
                 continue
-            if lane.spec.rsap_mode == "serving":
+            rsap_lost = bool((lane.rsap[users] == sats).any())
+            if lane.spec.rsap_mode == "serving" and (rsap_lost or lane.spec.single_serving):
+                # The decision is built around the RSAP: hand it over and decide again at once.
                 self._step_rsap(lane, t)
                 self._redecide(lane, t, "set")
             else:
-                self._repair(lane, t)
+                self._repair(lane, t)  # drop the link, keep the rest (UC/FC: the RSAP is still up)
             self._request_recluster(t)
 
     def _repair(self, lane: Lane, t: int) -> None:
@@ -429,24 +446,42 @@ class Replay:
         se = np.zeros_like(sinr)
         d = lane.decision
         if d is not None and len(lane.sats):
-            cols = g.columns_of(lane.sats)
-            ok = cols >= 0
-            # The precoder snapshot of each step is the CSI of the last refresh at or before it.
-            period = self.s.csi_period_ns
-            refresh = (steps // period) * period
-            r0 = np.searchsorted(g.step_ns, refresh[0])
-            idx = np.arange(r0, b)
-            block = self._csi(g.sat_pos_m[idx][:, cols[ok]], g.sat_vel_m_s[idx][:, cols[ok]], g.user_pos_m[idx],
-                              g.user_vel_m_s[idx], lane.sats[ok])
-            true = _take_steps(block, np.arange(a - r0, b - r0))
-            prec = _take_steps(block, np.searchsorted(g.step_ns[idx], refresh))
-            sinr, se = self.evaluator(lane.name, true, prec, _restrict(d, ok))
+            sinr, se = self._lane_rates(lane, d, a, b)
         rsap_ids = np.ma.masked_array(np.where(lane.rsap >= 0, self.sat_ids[np.maximum(lane.rsap, 0)], 0),
                                       mask=lane.rsap < 0)
         self.recorder.append("rates", time=self.epoch + steps[:, None], scheme=lane.name, rsap_policy=lane.policy,
                              user_id=np.arange(self.n_user)[None, :], se_bps_hz=se, sinr_db=lin_to_db(sinr),
                              n_serving=lane.serving_count()[None, :], rsap_sat=rsap_ids[None, :])
         lane.logged_until_ns = t_end
+
+    def _lane_rates(self, lane: Lane, d: SchemeDecision, a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
+        """SINR and SE (b − a, U) of decision ``d`` over the chunk's steps a … b−1.
+
+        The last few results are remembered by content: both RSAP policies of a scheme whose
+        decision does not depend on the policy evaluate the same decision over the same steps.
+        """
+        key = (lane.name, a, b, lane.sats.tobytes(), d.power.tobytes(), d.mask.tobytes(), d.serving.tobytes(),
+               None if d.beam is None else d.beam.tobytes(), None if d.pilots is None else d.pilots.tobytes())
+        if key in self._rates_memo:
+            return self._rates_memo[key]
+        g = self.geom
+        steps = g.step_ns[a:b]
+        cols = g.columns_of(lane.sats)
+        ok = cols >= 0
+        # The precoder snapshot of each step is the CSI of the last refresh at or before it.
+        period = self.s.csi_period_ns
+        refresh = (steps // period) * period
+        r0 = np.searchsorted(g.step_ns, refresh[0])
+        idx = np.arange(r0, b)
+        block = self._csi(g.sat_pos_m[idx][:, cols[ok]], g.sat_vel_m_s[idx][:, cols[ok]], g.user_pos_m[idx],
+                          g.user_vel_m_s[idx], lane.sats[ok])
+        true = _take_steps(block, slice(a - r0, b - r0))
+        prec = _take_steps(block, np.searchsorted(g.step_ns[idx], refresh))
+        result = self.evaluator(lane.name, true, prec, _restrict(d, ok))
+        if len(self._rates_memo) >= 4:
+            self._rates_memo.pop(next(iter(self._rates_memo)))
+        self._rates_memo[key] = result
+        return result
 
     # ----------------------------------------------------------------- records
     def _global_beam(self, lane: Lane) -> np.ndarray | None:
