@@ -180,3 +180,18 @@ def test_cli_refuses_to_overwrite_and_reports_bad_scenarios(run, tmp_path, capsy
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "time.duration_s = -5" in err[0]
     assert not (tmp_path / "never").exists()
+
+
+def test_bench_replay_reports_time_events_memory_and_size(tmp_path, capsys, monkeypatch):
+    import json
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the bench's temporary run goes here
+    path = tmp_path / "tiny.toml"
+    path.write_text(TEXT.replace("'", '"'))
+    assert main(["bench", "replay", "--scenario", str(path), "--hours", "0.02", "--json"]) == 0
+    rows = {r["metric"]: r for r in json.loads(capsys.readouterr().out)}
+    assert rows["simulated"]["value"] == pytest.approx(0.02)
+    assert rows["events processed"]["value"] > 0 and rows["output size"]["value"] > 0
+    assert rows["peak RSS at end"]["value"] >= rows["peak RSS at start"]["value"] > 0
+    assert not list(tmp_path.glob("leosim-bench-*"))  # the temporary run was written here, then removed

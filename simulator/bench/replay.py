@@ -1,0 +1,90 @@
+"""``leosim bench replay``: the main job at scale — wall time, events, memory over simulated time, output size.
+
+Runs a scenario (default ``scenarios/starlink-24h.toml``) into a temporary run directory and reports
+wall time, events processed, reclusterings, peak resident memory after the first simulated hour and
+at the end (their ratio shows whether memory stays flat in simulated time), and the size of the
+output. Targets (24 h): ≤ 15 min and ≤ 2 GB on 2 cores, memory flat.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+DESCRIPTION = "replay a scenario (default starlink-24h) and report wall time, events, memory and output size"
+
+TARGET_WALL_S = 15 * 60.0  # for 24 h of simulated time
+TARGET_RSS_MIB = 2048.0
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--scenario", default="scenarios/starlink-24h.toml",
+                        help="scenario file (default scenarios/starlink-24h.toml, relative to the working directory)")
+    parser.add_argument("--hours", type=float, default=None,
+                        help="simulate only this many hours (default: the scenario's duration)")
+    parser.add_argument("--keep", metavar="DIR", help="write the run to DIR and keep it (default: a temporary directory)")
+
+
+def _rss_mib() -> float:
+    """Peak resident set size of this process so far, MiB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _size_mib(path: Path) -> float:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 2**20
+
+
+def run(args: argparse.Namespace) -> list[dict]:
+    from ..engine.run import run_scenario
+    from ..errors import InputError
+    from ..scenario import load_scenario
+
+    scenario = load_scenario(args.scenario)
+    if args.hours is not None:
+        if not args.hours > 0:
+            raise InputError(f"--hours={args.hours} must be > 0")
+        time_cfg = scenario.time.model_copy(update={"duration_s": args.hours * 3600.0})
+        scenario = scenario.model_copy(update={"time": time_cfg})
+    hours = scenario.time.duration_s / 3600.0
+    out = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="leosim-bench-")) / "run"
+    samples: dict[str, float] = {}
+    last = {"events": 0, "reclusterings": 0}
+    start_rss = _rss_mib()
+
+    def progress(p) -> None:
+        last.update(events=p.events, reclusterings=p.reclusterings)
+        if p.sim_s >= 3600.0 and "rss_1h" not in samples:
+            samples["rss_1h"] = _rss_mib()
+        print(f"  {p.sim_s / 3600:.2f} h simulated, wall {p.wall_s:.0f} s, peak RSS {_rss_mib():.0f} MiB",
+              file=sys.stderr)
+
+    t0 = time.perf_counter()
+    try:
+        run_dir = run_scenario(scenario, output_dir=out, overwrite=bool(args.keep), progress=progress)
+        wall = time.perf_counter() - t0
+        size = _size_mib(run_dir)
+    finally:
+        if not args.keep:
+            shutil.rmtree(out.parent, ignore_errors=True)
+    end_rss = _rss_mib()
+    rss_1h = samples.get("rss_1h")
+    scale = 24.0 / hours
+    return [
+        {"metric": "simulated", "value": hours, "unit": "h", "target": "", "note": scenario.name},
+        {"metric": "wall time", "value": wall, "unit": "s",
+         "target": f"<= {TARGET_WALL_S:.0f} s for 24 h", "note": f"x{scale:.3g} -> {wall * scale:.0f} s per 24 h"},
+        {"metric": "events processed", "value": float(last["events"]), "unit": "", "target": "",
+         "note": f"{last['events'] / max(wall, 1e-9):.0f} events/s"},
+        {"metric": "reclusterings", "value": float(last["reclusterings"]), "unit": "", "target": "", "note": ""},
+        {"metric": "peak RSS at start", "value": start_rss, "unit": "MiB", "target": "", "note": "after imports"},
+        {"metric": "peak RSS after 1 h", "value": rss_1h, "unit": "MiB", "target": "",
+         "note": "" if rss_1h is not None else "run shorter than 1 h"},
+        {"metric": "peak RSS at end", "value": end_rss, "unit": "MiB", "target": f"<= {TARGET_RSS_MIB:.0f} MiB",
+         "note": f"end / 1 h = {end_rss / rss_1h:.2f} (flat: ~1)" if rss_1h else ""},
+        {"metric": "output size", "value": size, "unit": "MiB", "target": "", "note": str(out) if args.keep else ""},
+    ]
