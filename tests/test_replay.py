@@ -195,3 +195,17 @@ def test_bench_replay_reports_time_events_memory_and_size(tmp_path, capsys, monk
     assert rows["events processed"]["value"] > 0 and rows["output size"]["value"] > 0
     assert rows["peak RSS at end"]["value"] >= rows["peak RSS at start"]["value"] > 0
     assert not list(tmp_path.glob("leosim-bench-*"))  # the temporary run was written here, then removed
+
+
+def test_summary_counts_handovers_between_satellites_only(run):
+    from simulator.engine.run import summarise_run
+
+    summary = summarise_run(run)["handovers_per_user_hour"]
+    hand = read_table(run, "handovers")
+    rates = read_table(run, "rates")
+    hours = rates["time"].nunique() * 2.0 / 3600.0  # each logged step stands for its 2 s
+    lane = (hand["scheme"] == "single-smrt") & (hand["rsap_policy"] == "best-channel") & (hand["kind"] == "rsap")
+    proper = hand[lane & hand["from_sat"].notna() & hand["to_sat"].notna()]
+    assert len(hand[lane]) > len(proper)  # first accesses exist and are left out
+    expected = len(proper) / (N_USERS * hours)
+    assert summary.loc[("single-smrt", "best-channel"), "rsap"] == pytest.approx(expected)

@@ -157,9 +157,18 @@ def _checkpoint(run_dir: Path, index: int) -> Path:
 
 
 def summarise_run(run_dir: str | Path) -> dict[str, pd.DataFrame]:
-    """One-screen summary: handovers per user-hour by scheme, policy and kind; median and minimum SE."""
+    """One-screen summary: handovers per user-hour by scheme, policy and kind; median and minimum SE.
+
+    RSAP and inter-satellite records count only between two satellites (not first access or loss of
+    service); cluster joins and leaves all count.
+    """
     rates = read_table(run_dir, "rates", columns=["time", "scheme", "rsap_policy", "user_id", "se_bps_hz"])
-    handovers = read_table(run_dir, "handovers", columns=["time", "scheme", "rsap_policy", "user_id", "kind"])
+    handovers = read_table(run_dir, "handovers",
+                           columns=["time", "scheme", "rsap_policy", "user_id", "kind", "from_sat", "to_sat"])
+    # A change of RSAP or serving satellite is a handover only between two satellites: first access
+    # (from_sat null) and loss of service (to_sat null) are recorded but not counted here.
+    between = handovers["from_sat"].notna() & handovers["to_sat"].notna()
+    handovers = handovers[~handovers["kind"].isin(["rsap", "inter_satellite"]) | between]
     out: dict[str, pd.DataFrame] = {}
     if len(rates):
         keys = ["scheme", "rsap_policy"]
