@@ -17,7 +17,7 @@ from simulator.orbits.passes import find_passes
 from simulator.scenario import parse_scenario
 from simulator.timebase import to_utc_ns
 
-SCHEMES = ["cf-mntn-szf", "single-smrt", "spot-beam", "uc-dmimo", "nct"]
+SCHEMES = ["cf-mntn-smrt", "cf-mntn-szf", "alg1-uniform", "single-smrt", "spot-beam", "uc-dmimo", "nct"]
 POLICIES = ["best-channel", "max-service-time"]
 TEXT = f"""
 name = "tiny"
