@@ -270,11 +270,12 @@ class Replay:
                                        beam_target_m=self.beam_target)
 
     # ----------------------------------------------------------------- decisions
-    def _candidates(self, t: int) -> np.ndarray:
-        """Satellites up for some user at ``t``: each user's ``max_candidate_sats`` strongest, plus RSAPs."""
+    def _candidates(self, t: int):
+        """Satellites up for some user at ``t`` — each user's ``max_candidate_sats`` strongest, plus
+        every lane's RSAP — and their statistical CSI at ``t`` (None when there are none)."""
         vis = self.vis_sats
         if not len(vis):
-            return vis
+            return vis, None
         csi = self._csi_at(t, vis)
         score = np.where(self._up_links(t, vis), csi.beta, 0.0)
         n = min(self.s.max_candidate_sats, len(vis))
@@ -283,13 +284,12 @@ class Replay:
         keep[np.unique(top[np.take_along_axis(score, top, 0) > 0])] = True
         rsaps = np.concatenate([lane.rsap for lane in self.lanes])
         keep |= np.isin(vis, rsaps[rsaps >= 0])
-        return vis[keep]
+        return (vis[keep], csi.satellites(keep)) if keep.any() else (vis[keep], None)
 
     def _recluster(self, t: int, trigger: str) -> None:
         self.last_recluster_ns = t
         self.reclusterings += 1
-        cand = self._candidates(t)
-        csi = self._csi_at(t, cand) if len(cand) else None
+        cand, csi = self._candidates(t)
         if csi is None:
             for lane in self.lanes:
                 self._schedule(lane, t, cand, None, None, trigger)
@@ -409,12 +409,10 @@ class Replay:
 
     def _redecide(self, lane: Lane, t: int, trigger: str) -> None:
         """Immediate re-decision of one serving-mode lane (its serving satellite changed)."""
-        cand = np.union1d(self._candidates(t), lane.rsap[lane.rsap >= 0]).astype(np.int64)
-        cand = cand[np.isin(cand, self.vis_sats)]
-        if not len(cand):
+        cand, csi = self._candidates(t)  # includes the lane's RSAP whenever it is visible
+        if csi is None:
             self._schedule(lane, t, cand, None, None, trigger)
             return
-        csi = self._csi_at(t, cand)
         decision = decide(lane.name, csi, self.ctx, to_local(lane.rsap, cand), None)
         self._record_decision(t, lane.name, trigger, decision)
         self._schedule(lane, t, cand, decision, csi, trigger)
@@ -497,8 +495,8 @@ class Replay:
         idx = np.arange(r0, b)
         block = self._csi(g.sat_pos_m[idx][:, cols[ok]], g.sat_vel_m_s[idx][:, cols[ok]], g.user_pos_m[idx],
                           g.user_vel_m_s[idx], lane.sats[ok])
-        true = _take_steps(block, slice(a - r0, b - r0))
-        prec = _take_steps(block, np.searchsorted(g.step_ns[idx], refresh))
+        true = block.steps(slice(a - r0, b - r0))
+        prec = block.steps(np.searchsorted(g.step_ns[idx], refresh))
         result = self.evaluator(lane.name, true, prec, _restrict(d, ok))
         if len(self._rates_memo) >= 4:
             self._rates_memo.pop(next(iter(self._rates_memo)))
@@ -570,11 +568,6 @@ def ordered_for_sharing(lanes: list[Lane]) -> list[Lane]:
     its Algorithm-1 run. The order is fixed, so the tables are the same run to run."""
     last = {BACKGROUND_SCHEME: 1, "alg1-uniform": 2}
     return sorted(lanes, key=lambda lane: last.get(lane.name, 0))
-
-
-def _take_steps(csi, idx: np.ndarray):
-    """Steps ``idx`` (leading axis) of a CSI block."""
-    return type(csi)(**{name: getattr(csi, name)[idx] for name in csi.__dataclass_fields__})
 
 
 def _restrict(d: SchemeDecision, keep: np.ndarray) -> SchemeDecision:

@@ -18,14 +18,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..constants import NS_PER_S
+from ..constants import NS_PER_S, WGS84_A
 from ..cooperation.schemes import DecideContext
 from ..cooperation.spotbeam import beam_weights, hex_beam_grid, max_off_nadir_rad
 from ..errors import ScenarioError
 from ..scenario import Scenario
 from ..timebase import to_utc_ns
-from ..units import dbm_to_w
-from .inputs import build_catalog, build_users, radio_params, scenario_start_utc, service_centre_ecef
+from .geometry import semi_major_axis_m
+from .inputs import (
+    build_catalog,
+    build_users,
+    radio_params,
+    scenario_start_utc,
+    service_centre_ecef,
+)
 from .manifest import write_atomic
 from .rates import RateEvaluator
 from .recorder import CHECKPOINTS, open_run, read_table
@@ -78,17 +84,18 @@ def build_replay(scenario: Scenario, recorder) -> tuple[Replay, int]:
     settings = settings_from(scenario)
     epoch = to_utc_ns(scenario_start_utc(scenario, catalog))
     r = scenario.radio
-    altitude_m = float(np.median([_altitude_m(s) for s in catalog.satrecs])) if len(catalog) else 550e3
+    altitude_m = float(np.median(semi_major_axis_m(catalog)) - WGS84_A) if len(catalog) else 550e3
     directions = hex_beam_grid(r.n_beams, max_off_nadir_rad(altitude_m, np.radians(settings.min_elevation_deg)))
     ctx = DecideContext(
         tx_power_w=params.tx_power_w, noise_w=params.noise_power_w, k_max=settings.k_max, n_pilots=r.n_pilots,
-        pilot_power_w=float(dbm_to_w(r.ue_tx_power_dbm)),
+        pilot_power_w=params.ue_tx_power_w,
         beam_weights=beam_weights(directions, params.n_h, params.n_v, params.spacing_h_wavelengths,
                                   params.spacing_v_wavelengths),
         cluster_min_elevation_rad=float(np.radians(scenario.events.cluster_min_elevation_deg)),
     )
     target = service_centre_ecef(users) if r.beam_pointing == "service-centre" else None
     evaluator = RateEvaluator(ctx, params, precoders=scenario.events.precoder_tracking, beam_directions=directions)
+
     def user_states(t_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return users.positions_m(t_s), users.velocities_m_s(t_s)
 
@@ -96,13 +103,6 @@ def build_replay(scenario: Scenario, recorder) -> tuple[Replay, int]:
                     evaluator, list(scenario.schemes.names), list(scenario.schemes.rsap_policies), scenario.seed,
                     epoch, recorder, beam_target_m=target)
     return replay, epoch
-
-
-def _altitude_m(satrec) -> float:
-    from ..constants import SGP4_MU, WGS84_A
-
-    n = satrec.no_kozai / 60.0
-    return (SGP4_MU / n**2) ** (1.0 / 3.0) - WGS84_A
 
 
 def run_scenario(scenario: Scenario, *, output_dir: str | Path | None = None, resume: bool = False,
