@@ -354,6 +354,13 @@ def _encode(where: str, col: Column, arr: np.ndarray, mask: np.ndarray | None, c
     """Strings → int32 codes into the table's per-chunk dictionary ``codes`` (value → code)."""
     if arr.dtype.kind not in "UO":
         raise TypeError(f"{where}: expected strings, got dtype {arr.dtype}")
+    if arr.ndim == 0 and mask is None:  # one label for every row (scheme, policy, trigger): no np.unique
+        value = arr.item()
+        if not isinstance(value, str):
+            raise TypeError(f"{where}: expected strings, got {type(value).__name__}")
+        if col.allowed is not None and value not in col.allowed:
+            raise ValueError(f"{where}: value {value!r} is not allowed; allowed: {', '.join(col.allowed)}")
+        return np.array(codes.setdefault(value, len(codes)), dtype=np.int32)
     valid = (arr if mask is None else arr[~np.broadcast_to(mask, arr.shape)]).ravel()
     if arr.dtype.kind == "O" and not all(isinstance(v, str) for v in valid):
         raise TypeError(f"{where}: expected strings, got {sorted({type(v).__name__ for v in valid})}")

@@ -108,6 +108,7 @@ class Replay:
         self._wake: simpy.Event | None = None
         self._memo: dict = {}  # per-instant values shared by all lanes; cleared when time moves on
         self._rates_memo: dict = {}  # the last few lane evaluations, by decision content
+        self._block_memo: dict = {}  # the last CSI blocks of _lane_rates, by (steps, satellites)
 
     # ----------------------------------------------------------------- state for checkpoints
     def state(self) -> dict:
@@ -126,6 +127,7 @@ class Replay:
         t1 = min(t0 + self.s.chunk_ns, self.s.duration_ns)
         self._memo = {}
         self._rates_memo = {}
+        self._block_memo = {}
         self.geom = chunk_geometry(self.catalog, self.epoch, t0, t1, self.s.step_ns, self.user_positions,
                                    self.s.min_elevation_deg, lookahead_s=self.lookahead_s,
                                    static_users=self.static_users, timescale=self.ts)
@@ -493,8 +495,16 @@ class Replay:
         refresh = (steps // period) * period
         r0 = np.searchsorted(g.step_ns, refresh[0])
         idx = np.arange(r0, b)
-        block = self._csi(g.sat_pos_m[idx][:, cols[ok]], g.sat_vel_m_s[idx][:, cols[ok]], g.user_pos_m[idx],
-                          g.user_vel_m_s[idx], lane.sats[ok])
+        # Lanes flushed at the same event share the steps and, after a common reclustering, the
+        # satellites: their CSI block is computed once (two entries: blocks can be large).
+        block_key = (r0, b, lane.sats[ok].tobytes())
+        block = self._block_memo.get(block_key)
+        if block is None:
+            block = self._csi(g.sat_pos_m[idx][:, cols[ok]], g.sat_vel_m_s[idx][:, cols[ok]], g.user_pos_m[idx],
+                              g.user_vel_m_s[idx], lane.sats[ok])
+            if len(self._block_memo) >= 2:
+                self._block_memo.pop(next(iter(self._block_memo)))
+            self._block_memo[block_key] = block
         true = block.steps(slice(a - r0, b - r0))
         prec = block.steps(np.searchsorted(g.step_ns[idx], refresh))
         result = self.evaluator(lane.name, true, prec, _restrict(d, ok))
