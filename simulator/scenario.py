@@ -278,6 +278,7 @@ class EventsConfig(_Model):
     max_candidate_sats: int = Field(ge=1, default=20)
     cluster_min_elevation_deg: float = Field(ge=0.0, lt=90.0, default=40.0)
     precoder_tracking: Literal["tracked", "snapshot"] = "tracked"
+    decision_interference: Literal["phase-averaged", "instantaneous"] = "phase-averaged"
 
 
 class OutputConfig(_Model):

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["SinrCoefficients", "signal_and_interference", "sinr"]
+__all__ = ["SinrCoefficients", "signal_and_interference", "sinr", "phase_averaged"]
 
 
 @dataclass(frozen=True)
@@ -73,3 +73,29 @@ def sinr(coeffs: SinrCoefficients, p: np.ndarray) -> np.ndarray:
     """
     num, den = signal_and_interference(coeffs, p)
     return num / den
+
+
+def phase_averaged(coeffs: SinrCoefficients) -> SinrCoefficients:
+    """The same SINR with the interference averaged over independent per-satellite phases.
+
+    Column l of ``G[k, j]`` is what satellite l contributes to user k's interference from user j's
+    stream; its (Re, Im) rows add up coherently across satellites in 000 eq 27. When the carrier
+    phase of each satellite's contribution rotates independently and uniformly — as it does within
+    milliseconds in a replay, where the phase differences between satellites follow the delay
+    differences at 5 GHz — the expected squared norm is E||Σ_l G[:, l] p_l e^{jθ_l}||² =
+    Σ_l ||G[:, l]||² p_l²: the cross-satellite terms average out. The result is diagonal,
+    ``G'[k, j] = diag(||G[k, j, :, l]||)``, shape (..., K, K, L, L); b and the noise are unchanged
+    (the desired signal is phase-compensated, 000 eq 11). Terms that were already per satellite (the
+    beamforming-uncertainty rows diag(c) of eq 28, single-satellite schemes) are unchanged.
+
+    >>> c = SinrCoefficients(b=np.ones((2, 1)), G=np.array([[[[3.0, 4.0]]]]), noise=1.0)
+    >>> phase_averaged(c).G[0, 0]
+    array([[3., 0.],
+           [0., 4.]])
+    """
+    norms = np.sqrt(np.sum(np.asarray(coeffs.G, dtype=float) ** 2, axis=-2))  # (..., K, K, L)
+    n_sat = norms.shape[-1]
+    G = np.zeros(norms.shape + (n_sat,))
+    idx = np.arange(n_sat)
+    G[..., idx, idx] = norms
+    return SinrCoefficients(b=coeffs.b, G=G, noise=coeffs.noise)

@@ -28,6 +28,7 @@ import numpy as np
 
 from ..radio.statistical_csi import StatisticalCSI
 from .algorithm1 import Decision, algorithm1, sca_power
+from .coefficients import SinrCoefficients, phase_averaged
 from .baselines import alg1_uniform, distance_sca, distance_uniform, uniform_decision
 from .rates_cfmmimo import coefficients_imrt, pilot_book
 from .rates_cfmntn import coefficients
@@ -36,7 +37,10 @@ from .evaluate import spotbeam_allocation
 from .spotbeam import select_beams
 from .ucdmimo import assign_pilots, fractional_power
 
-__all__ = ["DecideContext", "SchemeDecision", "SchemeSpec", "SCHEMES", "decide"]
+#: SINR models a decision can maximise (``DecideContext.interference``).
+INTERFERENCE_MODELS = ("instantaneous", "phase-averaged")
+
+__all__ = ["INTERFERENCE_MODELS", "DecideContext", "SchemeDecision", "SchemeSpec", "SCHEMES", "decide"]
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,10 @@ class DecideContext:
     pilot_power_w : float, W — η_t, user pilot power
     beam_weights : ndarray, shape (B, N), complex, optional — fixed spot-beam precoders
     cluster_min_elevation_rad : float, rad — UC-DMIMO candidate set S_k (004 Sec. III-A)
+    interference : str — the SINR model the optimisers maximise: ``"instantaneous"`` (000 eq 27 at
+        the snapshot's phases, the paper's model) or ``"phase-averaged"`` (cross-satellite
+        interference averaged over independent carrier phases, :func:`~.coefficients.phase_averaged`;
+        what a decision held for seconds in a replay experiences)
     """
 
     tx_power_w: float
@@ -61,6 +69,15 @@ class DecideContext:
     pilot_power_w: float = 1.0
     beam_weights: np.ndarray | None = None
     cluster_min_elevation_rad: float = np.radians(40.0)
+    interference: str = "instantaneous"
+
+    def __post_init__(self) -> None:
+        if self.interference not in INTERFERENCE_MODELS:
+            raise ValueError(f"interference={self.interference!r}; allowed: {', '.join(INTERFERENCE_MODELS)}")
+
+    def for_decision(self, coeffs: SinrCoefficients) -> SinrCoefficients:
+        """The coefficients the optimisers see under this context's interference model."""
+        return phase_averaged(coeffs) if self.interference == "phase-averaged" else coeffs
 
 
 @dataclass(frozen=True)
@@ -133,7 +150,7 @@ def _no_serving(k: int) -> np.ndarray:
 def _cf_mntn(precoder: str) -> Callable:
     def decide(csi: StatisticalCSI, ctx: DecideContext, rsap: np.ndarray, prev: SchemeDecision | None,
                cache: dict) -> SchemeDecision:
-        coeffs = coefficients(csi, precoder, ctx.tx_power_w, ctx.noise_w)
+        coeffs = ctx.for_decision(coefficients(csi, precoder, ctx.tx_power_w, ctx.noise_w))
         d = algorithm1(coeffs, ctx.k_max, allowed=csi.visible, warm_start=_warm(prev, csi.beta.shape))
         cache[f"algorithm1-{precoder}"] = d
         return _from_solver(d, _no_serving(csi.n_user))
@@ -148,7 +165,7 @@ def _alg1_uniform(csi: StatisticalCSI, ctx: DecideContext, rsap: np.ndarray, pre
         return _baseline(alg1_uniform)(csi, ctx, rsap, prev, cache)
     start = time.perf_counter()
     d = cache["algorithm1-smrt"]
-    coeffs = coefficients(csi, "smrt", ctx.tx_power_w, ctx.noise_w)
+    coeffs = ctx.for_decision(coefficients(csi, "smrt", ctx.tx_power_w, ctx.noise_w))
     uniform = uniform_decision(coeffs, d.cluster, reason=d.reason, start=start)
     return _from_solver(dataclasses.replace(uniform, inner_iters=d.inner_iters, outer_iters=d.outer_iters,
                                             solve_s=d.solve_s + uniform.solve_s), _no_serving(csi.n_user))
@@ -157,7 +174,7 @@ def _alg1_uniform(csi: StatisticalCSI, ctx: DecideContext, rsap: np.ndarray, pre
 def _baseline(fn: Callable) -> Callable:
     def decide(csi: StatisticalCSI, ctx: DecideContext, rsap: np.ndarray, prev: SchemeDecision | None,
                cache: dict) -> SchemeDecision:
-        coeffs = coefficients(csi, "smrt", ctx.tx_power_w, ctx.noise_w)
+        coeffs = ctx.for_decision(coefficients(csi, "smrt", ctx.tx_power_w, ctx.noise_w))
         d = fn(coeffs, ctx.k_max, distance_m=csi.slant_range_m, allowed=csi.visible,
                warm_start=_warm(prev, csi.beta.shape))
         return _from_solver(d, _no_serving(csi.n_user))
@@ -171,7 +188,8 @@ def _cf_mmimo(csi: StatisticalCSI, ctx: DecideContext, rsap: np.ndarray, prev: S
     pilots = np.arange(csi.n_user) % ctx.n_pilots
     book = pilot_book(csi.n_user, ctx.n_pilots)
     cluster = np.asarray(csi.visible, bool) & (csi.beta > 0)
-    coeffs = coefficients_imrt(csi, ctx.tx_power_w, ctx.noise_w, book, ctx.pilot_power_w, cluster_mask=cluster)
+    coeffs = ctx.for_decision(coefficients_imrt(csi, ctx.tx_power_w, ctx.noise_w, book, ctx.pilot_power_w,
+                                                cluster_mask=cluster))
     d = sca_power(coeffs, cluster, warm_start=_warm(prev, csi.beta.shape))
     return _from_solver(d, _no_serving(csi.n_user), pilots=pilots)
 
@@ -182,7 +200,7 @@ def _single(precoder: str) -> Callable:
         serving = np.asarray(rsap, dtype=np.int64)
         cluster = _one_hot(serving, csi.n_sat) & (csi.beta > 0)
         safe = np.where(serving >= 0, serving, 0)
-        coeffs = coefficients_single(csi, safe, precoder, ctx.tx_power_w, ctx.noise_w)
+        coeffs = ctx.for_decision(coefficients_single(csi, safe, precoder, ctx.tx_power_w, ctx.noise_w))
         d = sca_power(coeffs, cluster, warm_start=_warm(prev, csi.beta.shape))
         return _from_solver(d, serving)
 

@@ -92,6 +92,7 @@ def build_replay(scenario: Scenario, recorder) -> tuple[Replay, int]:
         beam_weights=beam_weights(directions, params.n_h, params.n_v, params.spacing_h_wavelengths,
                                   params.spacing_v_wavelengths),
         cluster_min_elevation_rad=float(np.radians(scenario.events.cluster_min_elevation_deg)),
+        interference=scenario.events.decision_interference,
     )
     target = service_centre_ecef(users) if r.beam_pointing == "service-centre" else None
     evaluator = RateEvaluator(ctx, params, precoders=scenario.events.precoder_tracking, beam_directions=directions)
