@@ -445,3 +445,19 @@ def test_docs_examples_run_on_a_real_run(scenario, run_dir, monkeypatch):
     # User 0's RSAP changes at t[1] of each chunk, 10 s apart; the last RSAP is cut by the run's end.
     assert namespace["coverage_s"].tolist() == [10.0]
     assert (namespace["coverage_sql"]["held_ns"] / NS_PER_S).tolist() == [10.0]
+
+
+def test_overwrite_deletes_the_default_report_but_nothing_else_foreign(scenario, tmp_path):
+    run = tmp_path / "run"
+    rec, _ = open_run(run, scenario)
+    write_chunks(rec, [0])
+    (run / "report.html").write_text("<html></html>")
+    (run / "report_tables").mkdir()
+    (run / "report_tables" / "se_summary.csv").write_text("a,b\n")
+    (run / "report_tables" / "my-notes.txt").write_text("mine")
+    with pytest.raises(InputError, match=r"did not write \(report_tables/my-notes.txt\)"):
+        open_run(run, scenario, overwrite=True)
+    assert (run / "report.html").exists()
+    (run / "report_tables" / "my-notes.txt").unlink()
+    rec, first = open_run(run, scenario, overwrite=True)
+    assert first == 0 and not (run / "report.html").exists() and not (run / "report_tables").exists()

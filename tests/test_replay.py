@@ -209,3 +209,16 @@ def test_summary_counts_handovers_between_satellites_only(run):
     assert len(hand[lane]) > len(proper)  # first accesses exist and are left out
     expected = len(proper) / (N_USERS * hours)
     assert summary.loc[("single-smrt", "best-channel"), "rsap"] == pytest.approx(expected)
+
+
+def test_rsap_records_carry_the_rules_reason_and_one_change_per_instant(run):
+    """The RSAP is chosen before the candidate search, so a serving-mode decision never drops it at
+    the instant it was acquired (no acquire / loss / re-acquire at one time)."""
+    h = read_table(run, "handovers")
+    rsap = h[h["kind"] == "rsap"]
+    per_instant = rsap.groupby(["scheme", "rsap_policy", "user_id", "time"], observed=True).size()
+    assert per_instant.max() == 1
+    first = rsap.sort_values("time").groupby(["scheme", "rsap_policy", "user_id"], observed=True).head(1)
+    assert set(first["reason"]) == {"acquire"} and first["from_sat"].isna().all()
+    allowed = {"acquire", "rsap_ineligible", "better_channel", "no_eligible", "repair"}
+    assert set(rsap["reason"].astype(str)) <= allowed

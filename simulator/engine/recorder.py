@@ -444,6 +444,11 @@ def _delete_incomplete(run_dir: Path, manifest: Manifest) -> list[Path]:
     return removed
 
 
+#: What ``leosim report RUN_DIR`` writes into a run directory by default (``--overwrite`` deletes it too).
+REPORT_NAME = "report.html"
+REPORT_TABLES = "report_tables"
+
+
 def _delete_run(run_dir: Path) -> None:
     """Delete a previous run for ``--overwrite``, refusing anything that leosim did not write."""
     if not (run_dir / MANIFEST_NAME).is_file():
@@ -452,10 +457,15 @@ def _delete_run(run_dir: Path) -> None:
             f"refusing to delete it with --overwrite. Choose another output directory"
         )
     Manifest.load(run_dir)  # raises unless it is a leosim manifest
-    ours = {MANIFEST_NAME, MANIFEST_NAME + TMP_SUFFIX, CHECKPOINTS, *TABLES}
+    ours = {MANIFEST_NAME, MANIFEST_NAME + TMP_SUFFIX, CHECKPOINTS, *TABLES, REPORT_NAME, REPORT_TABLES}
     foreign = [p for p in run_dir.iterdir() if p.name not in ours or p.is_symlink()
-               or (p.name in TABLES and not p.is_dir())]
-    files = []
+               or (p.name in TABLES and not p.is_dir()) or (p.name == REPORT_NAME and not p.is_file())
+               or (p.name == REPORT_TABLES and not p.is_dir())]
+    files = [run_dir / REPORT_NAME] if (run_dir / REPORT_NAME).is_file() else []
+    report_tables = run_dir / REPORT_TABLES
+    if report_tables.is_dir() and not report_tables.is_symlink():  # `leosim report RUN_DIR`'s CSV files
+        for p in report_tables.iterdir():
+            (files if p.is_file() and not p.is_symlink() and p.suffix in (".csv", TMP_SUFFIX) else foreign).append(p)
     for table in (*TABLES, CHECKPOINTS):
         folder = run_dir / table
         pattern = _CHECKPOINT_RE if table == CHECKPOINTS else _CHUNK_RE
@@ -472,7 +482,7 @@ def _delete_run(run_dir: Path) -> None:
         )
     for p in files:
         p.unlink()
-    for table in (*TABLES, CHECKPOINTS):
+    for table in (*TABLES, CHECKPOINTS, REPORT_TABLES):
         if (run_dir / table).is_dir():
             (run_dir / table).rmdir()
     (run_dir / (MANIFEST_NAME + TMP_SUFFIX)).unlink(missing_ok=True)

@@ -291,6 +291,11 @@ class Replay:
     def _recluster(self, t: int, trigger: str) -> None:
         self.last_recluster_ns = t
         self.reclusterings += 1
+        # Serving-mode decisions are built around the RSAP: choose it first, so that the candidate
+        # search (which keeps every lane's RSAP) includes it.
+        for lane in self.lanes:
+            if lane.spec.rsap_mode == "serving":
+                self._step_rsap(lane, t)
         cand, csi = self._candidates(t)
         if csi is None:
             for lane in self.lanes:
@@ -310,8 +315,6 @@ class Replay:
                     decide, BACKGROUND_SCHEME, csi, self.ctx, to_local(first.rsap, cand), prev, cache)
             for lane in ordered_for_sharing(self.lanes):
                 rsap_local = to_local(lane.rsap, cand)
-                if lane.spec.rsap_mode == "serving":
-                    rsap_local = self._serving_rsap(lane, t, cand, csi)
                 prev = lane.decision if np.array_equal(lane.sats, cand) else None
                 if lane.spec.rsap_mode == "cluster" and lane.name in shared:
                     decision = shared[lane.name]
@@ -323,11 +326,6 @@ class Replay:
                     self._record_decision(t, lane.name, trigger, decision)
                     shared[lane.name] = decision
                 self._schedule(lane, t, cand, decision, csi, trigger)
-
-    def _serving_rsap(self, lane: Lane, t: int, cand: np.ndarray, csi) -> np.ndarray:
-        """RSAP of a serving-mode lane at ``t`` by its policy among visible links, local to ``cand``."""
-        self._step_rsap(lane, t)
-        return to_local(lane.rsap, cand)
 
     def _schedule(self, lane: Lane, t: int, sats, decision, csi, trigger: str) -> None:
         if self.s.backhaul_delay_ns == 0:
@@ -348,11 +346,12 @@ class Replay:
                 decision = _drop_links(decision, up)
         lane.sats, lane.decision, lane.csi = np.asarray(sats, np.int64), decision, csi
         lane.decided_ns = t
+        why: np.ndarray | str = trigger
         if lane.spec.rsap_mode == "serving" and decision is not None:
             lane.rsap = np.where(decision.serving >= 0, lane.sats[np.maximum(decision.serving, 0)], -1)
         else:
-            self._step_rsap(lane, t, record=False)
-        self._record_handovers(lane, t, old_mask, old_rsap, old_beam, trigger)
+            why = self._step_rsap(lane, t, record=False)[1]
+        self._record_handovers(lane, t, old_mask, old_rsap, old_beam, trigger, rsap_reason=why)
         self._record_clusters(lane, t)
 
     # ----------------------------------------------------------------- RSAP
@@ -362,14 +361,18 @@ class Replay:
             return up
         return up & lane.global_mask(self.n_sat)[self.vis_sats]
 
-    def _step_rsap(self, lane: Lane, t: int, *, record: bool = True) -> np.ndarray:
-        """Advance the lane's RSAP rule to ``t``; returns the users whose RSAP changed."""
+    def _step_rsap(self, lane: Lane, t: int, *, record: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """Advance the lane's RSAP rule to ``t``; returns the users whose RSAP changed and, per user,
+        the rule's reason (``acquire``, ``rsap_ineligible``, ``better_channel``, ``no_eligible``)."""
         vis = self.vis_sats
         if lane.rsap_state is None or lane.rsap_state.better_since_s.shape[0] != len(vis):
             lane.rsap_state = remap_rsap_state(lane.rsap_state, np.zeros(0, np.int64), vis, lane.rsap)
         gain = self._gain_now(t, vis)
-        state, _ = rsap_step(lane.rsap_state, t / NS_PER_S, gain, self._service_time_s(t, vis),
-                             self._eligible(lane, t), lane.policy, self.s.hysteresis_db, self.s.time_to_trigger_s)
+        state, records = rsap_step(lane.rsap_state, t / NS_PER_S, gain, self._service_time_s(t, vis),
+                                   self._eligible(lane, t), lane.policy, self.s.hysteresis_db,
+                                   self.s.time_to_trigger_s)
+        why = np.full(self.n_user, "rsap", dtype=object)
+        why[records.user_id] = records.reason
         new = np.where(state.rsap >= 0, vis[np.maximum(state.rsap, 0)], -1) if len(vis) else \
             np.full(self.n_user, -1, np.int64)
         changed = np.flatnonzero(new != lane.rsap)
@@ -377,10 +380,11 @@ class Replay:
             self._flush(lane, t)
             old_mask, old_rsap, old_beam = lane.global_mask(self.n_sat), lane.rsap.copy(), self._global_beam(lane)
             lane.rsap = new
-            self._record_handovers(lane, t, old_mask, old_rsap, old_beam, "rsap", masks_changed=False)
+            self._record_handovers(lane, t, old_mask, old_rsap, old_beam, "rsap", masks_changed=False,
+                                   rsap_reason=why)
         lane.rsap = new
         lane.rsap_state = state
-        return changed
+        return changed, why
 
     def _gain_now(self, t: int, sats: np.ndarray) -> np.ndarray:
         """Average channel gain β (len(sats), U) at ``t``, from the chunk's step states when on the grid.
@@ -405,7 +409,7 @@ class Replay:
 
     def _rsap_tick(self, t: int) -> None:
         for lane in self.lanes:
-            changed = self._step_rsap(lane, t)
+            changed, _ = self._step_rsap(lane, t)
             if changed.size and lane.spec.rsap_mode == "serving" and lane.decision is not None:
                 self._redecide(lane, t, "rsap")
 
@@ -518,11 +522,12 @@ class Replay:
         return None if lane.decision is None or lane.decision.beam is None else lane.decision.beam.copy()
 
     def _record_handovers(self, lane: Lane, t: int, old_mask, old_rsap, old_beam, trigger: str, *,
-                          masks_changed: bool = True) -> None:
+                          masks_changed: bool = True, rsap_reason: np.ndarray | str | None = None) -> None:
         new_mask = lane.global_mask(self.n_sat) if masks_changed else old_mask
         new_beam = self._global_beam(lane)
         beams = old_beam is not None and new_beam is not None
-        rec = diff_masks(old_mask, old_rsap, new_mask, lane.rsap, rsap_reason=trigger, join_leave_reason=trigger,
+        rec = diff_masks(old_mask, old_rsap, new_mask, lane.rsap,
+                         rsap_reason=trigger if rsap_reason is None else rsap_reason, join_leave_reason=trigger,
                          prev_beam=old_beam if beams else None, new_beam=new_beam if beams else None,
                          single_serving=lane.spec.single_serving)
         if not len(rec):
