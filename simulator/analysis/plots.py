@@ -1,0 +1,429 @@
+"""Matplotlib figures of a run's metrics (``leosim report`` and ``leosim compare``).
+
+Every function takes the tidy DataFrame of one metric function of :mod:`simulator.analysis` and
+returns a :class:`matplotlib.figure.Figure`; :func:`figure_png` renders it to PNG bytes and
+releases it. Figures are built with the object-oriented API (``Figure()``, never ``pyplot``), so
+they need no display, leave no global figure state behind and do not change the backend of an
+interactive session that imports this module.
+
+Conventions shared by all figures:
+
+- one colour per scheme, the same in every figure (:func:`scheme_colour`);
+- one panel per RSAP policy where curves are compared across schemes;
+- an optional ``run`` column (added by :mod:`simulator.analysis.compare`) overlays several runs:
+  the first run is drawn solid, the next ones dashed / dotted (lines) or hatched lighter (bars);
+- schemes whose curves are identical within a panel share one legend entry;
+- axes carry units: seconds, bit/s/Hz, handovers per user-hour.
+"""
+
+from __future__ import annotations
+
+import io
+import textwrap
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator
+
+from ..scenario import RSAP_POLICIES, SCHEMES
+
+__all__ = [
+    "scheme_colour",
+    "figure_png",
+    "plot_coverage_cdf",
+    "plot_se_cdf",
+    "plot_handover_rate",
+    "plot_cluster_sizes",
+    "plot_serving_timeline",
+    "plot_se_over_time",
+    "plot_optimiser_cdf",
+]
+
+# Twelve distinguishable colours, one per scheme in the registry order of ``scenario.SCHEMES``.
+_PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
+            "#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#000000", "#b8860b")
+_RUN_STYLES = ("-", "--", ":", "-.")
+_POLICY_STYLE = {"best-channel": "-", "max-service-time": "--"}
+_POLICY_HATCH = {"best-channel": "", "max-service-time": "///"}
+_RSAP_COLOUR = "#d62728"
+_SERVING_COLOUR = "#9ecae1"
+_MAX_LINE_POINTS = 2000  # points drawn per curve; longer curves are thinned (the CSV keeps every point)
+_WIDTH_IN = 11.0
+_DPI = 100
+
+
+def scheme_colour(scheme: str) -> str:
+    """The colour of ``scheme`` in every figure (registry order; unknown names cycle the palette).
+
+    >>> scheme_colour("cf-mntn-smrt")
+    '#1f77b4'
+    """
+    if scheme in SCHEMES:
+        return _PALETTE[SCHEMES.index(scheme) % len(_PALETTE)]
+    return _PALETTE[sum(map(ord, scheme)) % len(_PALETTE)]
+
+
+def figure_png(fig: Figure) -> bytes:
+    """Render ``fig`` to PNG bytes (Agg renderer) and release its artists."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=_DPI)
+    fig.clear()
+    return buf.getvalue()
+
+
+def _ordered(values: Sequence[str], reference: Sequence[str]) -> list[str]:
+    """Distinct ``values`` in the order of ``reference``, unknown ones after, alphabetically."""
+    present = set(str(v) for v in values)
+    return [r for r in reference if r in present] + sorted(present - set(reference))
+
+
+def _runs(df: pd.DataFrame) -> list[str]:
+    return list(dict.fromkeys(df["run"].astype(str))) if "run" in df.columns else [""]
+
+
+def _run_rows(df: pd.DataFrame, run: str) -> pd.DataFrame:
+    return df[df["run"].astype(str) == run] if "run" in df.columns else df
+
+
+def _figure(n_rows: int, n_cols: int, height_in: float, *, sharex: bool = True, sharey: bool = True):
+    fig = Figure(figsize=(_WIDTH_IN, height_in), layout="constrained")
+    axes = fig.subplots(n_rows, n_cols, sharex=sharex, sharey=sharey, squeeze=False)
+    return fig, axes
+
+
+def _empty(message: str) -> Figure:
+    """A small figure saying why there is nothing to draw (keeps every report section complete)."""
+    fig = Figure(figsize=(_WIDTH_IN, 1.2), layout="constrained")
+    ax = fig.subplots()
+    ax.axis("off")
+    ax.text(0.5, 0.5, message, ha="center", va="center", fontsize=11)
+    return fig
+
+
+def _thin(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """At most ``_MAX_LINE_POINTS`` evenly spaced points of a monotone curve, ends kept."""
+    if len(x) <= _MAX_LINE_POINTS:
+        return x, y
+    idx = np.unique(np.linspace(0, len(x) - 1, _MAX_LINE_POINTS).round().astype(int))
+    return x[idx], y[idx]
+
+
+def _legend(fig: Figure, entries: dict[str, tuple[str, str]], runs: list[str], title: str = "scheme") -> None:
+    """One legend for the whole figure, right of the panels: colour per entry, line style per run."""
+    handles = [Line2D([], [], color=c, linestyle=ls, linewidth=2) for c, ls in entries.values()]
+    labels = list(entries)
+    if len(runs) > 1:
+        handles += [Line2D([], [], color="0.3", linestyle=_RUN_STYLES[i % len(_RUN_STYLES)]) for i in range(len(runs))]
+        labels += [f"run {r}" for r in runs]
+    fig.legend(handles, labels, loc="outside right upper", title=title, fontsize=8, title_fontsize=9,
+               frameon=False)
+
+
+def _curve_groups(df: pd.DataFrame, x: str, y: str, panel_col: str) -> list[list[str]]:
+    """Schemes grouped when their curves are identical in every panel and run (registry order)."""
+    by_signature: dict[tuple, list[str]] = {}
+    for scheme in _ordered(df["scheme"].unique(), SCHEMES):
+        one = df[df["scheme"].astype(str) == scheme]
+        keys = [c for c in ("run", panel_col) if c in one.columns]
+        one = one.sort_values(keys + [x, y])
+        signature = tuple(one[keys].astype(str).itertuples(index=False)) + (
+            one[x].to_numpy(float).tobytes(), one[y].to_numpy(float).tobytes())
+        by_signature.setdefault(signature, []).append(scheme)
+    return list(by_signature.values())
+
+
+def _step_panels(df: pd.DataFrame, x: str, y: str, panels: list[str], panel_col: str, xlabels: list[str],
+                 ylabel: str, height_in: float, *, censored: str | None = None, sharex: bool = True,
+                 log_x: Sequence[str] = ()) -> Figure:
+    """Step curves ``y(x)`` per scheme (and run), one panel per value of ``panel_col``.
+
+    Schemes with identical curves everywhere are drawn once and named together in the legend; a
+    curve identical to one already drawn in the same panel only is drawn dotted on top of it.
+    """
+    runs = _runs(df)
+    groups = _curve_groups(df, x, y, panel_col)
+    fig, axes = _figure(1, len(panels), height_in, sharex=sharex)
+    for ax, panel, xlabel in zip(axes[0], panels, xlabels):
+        sub = df[df[panel_col].astype(str) == panel]
+        for i, run in enumerate(runs):
+            rows = _run_rows(sub, run)
+            drawn: set[bytes] = set()
+            for group in groups:
+                one = rows[rows["scheme"].astype(str) == group[0]].sort_values([x, y])
+                colour = scheme_colour(group[0])
+                xs, ys = one[x].to_numpy(float), one[y].to_numpy(float)
+                key = xs.tobytes() + ys.tobytes()
+                style = (0, (1.5, 2.5)) if key in drawn else _RUN_STYLES[i % len(_RUN_STYLES)]
+                drawn.add(key)
+                ax.step(*_thin(xs, ys), where="post", color=colour, linestyle=style, linewidth=1.4)
+                if censored is not None:
+                    cut = one[one[censored] > 0]
+                    ax.plot(cut[x], cut[y], linestyle="none", marker="|", markersize=8, color=colour)
+        ax.set_title(f"{panel_col.replace('_', ' ')}: {panel}", fontsize=10)
+        ax.set_xlabel(xlabel)
+        ax.grid(True, alpha=0.3)
+        if panel in log_x:
+            ax.set_xscale("log")
+        elif len(sub) and np.all(sub[x].to_numpy(float) == np.round(sub[x].to_numpy(float))):
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes[0][0].set_ylabel(ylabel)
+    axes[0][0].set_ylim(0.0, 1.02)
+    entries = {textwrap.fill(" = ".join(g), 34): (scheme_colour(g[0]), "-") for g in groups}
+    _legend(fig, entries, runs)
+    return fig
+
+
+def plot_coverage_cdf(km: pd.DataFrame) -> Figure:
+    """Kaplan–Meier CDF of the coverage time (004 Fig 5), one panel per RSAP policy.
+
+    Parameters
+    ----------
+    km : DataFrame — :func:`simulator.analysis.coverage_time_km` (columns scheme, rsap_policy,
+        duration_s, censored, cdf; optional run)
+
+    Returns
+    -------
+    Figure — step curves of P(coverage time <= t) against t in s; ticks ``|`` mark durations with
+    censored intervals (cut by the start or end of the run).
+    """
+    if km.empty:
+        return _empty("no RSAP handover between two satellites: no coverage interval to show")
+    km = _with_origin(km, "duration_s", "cdf")
+    panels = _ordered(km["rsap_policy"].unique(), RSAP_POLICIES)
+    return _step_panels(km, "duration_s", "cdf", panels, "rsap_policy", ["coverage time t (s)"] * len(panels),
+                        "P(coverage time ≤ t)", 3.8, censored="censored")
+
+
+def _with_origin(df: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
+    """Prepend (0, 0) to each curve so step curves start at the origin."""
+    keys = [c for c in ("run", "scheme", "rsap_policy", "metric") if c in df.columns]
+    first = df.groupby(keys, observed=True, sort=False).head(1).copy()
+    first[x] = 0.0
+    first[y] = 0.0
+    for col in ("censored", "events"):
+        if col in first.columns:
+            first[col] = 0
+    return pd.concat([first, df], ignore_index=True)
+
+
+def plot_se_cdf(cdf: pd.DataFrame) -> Figure:
+    """Empirical CDF of the per-user spectral efficiency, one curve per scheme, one panel per policy.
+
+    Parameters
+    ----------
+    cdf : DataFrame — :func:`simulator.analysis.se_cdf` (scheme, rsap_policy, se_bps_hz, cdf)
+    """
+    if cdf.empty:
+        return _empty("no rates recorded")
+    panels = _ordered(cdf["rsap_policy"].unique(), RSAP_POLICIES)
+    return _step_panels(cdf, "se_bps_hz", "cdf", panels, "rsap_policy",
+                        ["spectral efficiency (bit/s/Hz)"] * len(panels), "CDF", 3.8)
+
+
+def plot_optimiser_cdf(dist: pd.DataFrame) -> Figure:
+    """CDF of the optimiser's iterations and solve time per decision (000 Fig 10), one panel per metric.
+
+    Schemes whose values are all zero for a metric (no iterative solver) are left out of its panel.
+
+    Parameters
+    ----------
+    dist : DataFrame — :func:`simulator.analysis.optimiser_distribution` (scheme, metric, value, cdf)
+    """
+    if dist.empty:
+        return _empty("no central-node decisions recorded")
+    nonzero = dist.groupby(["scheme", "metric"], observed=True)["value"].transform("max") > 0
+    dist = dist[nonzero]
+    if dist.empty:
+        return _empty("no scheme of this run uses an iterative optimiser")
+    metrics = list(dict.fromkeys(dist["metric"].astype(str)))
+    timed = dist["metric"].astype(str).str.endswith("_s")
+    dist = pd.concat([_with_origin(dist[~timed], "value", "cdf"), dist[timed]], ignore_index=True)  # no 0 on log axes
+    labels = [f"{m.replace('_', ' ')} ({'s' if m.endswith('_s') else 'count'})" for m in metrics]
+    return _step_panels(dist, "value", "cdf", metrics, "metric", labels, "CDF over decisions", 3.6, sharex=False,
+                        log_x=[m for m in metrics if m.endswith("_s")])
+
+
+def plot_handover_rate(rate: pd.DataFrame) -> Figure:
+    """Handovers per user-hour by scheme, policy and kind, with confidence-interval whiskers.
+
+    One panel per handover kind (each with its own scale); bars coloured by scheme, hatched for
+    ``max-service-time``; with a ``run`` column, later runs are drawn lighter beside the first.
+
+    Parameters
+    ----------
+    rate : DataFrame — :func:`simulator.analysis.handover_rate` (scheme, rsap_policy, kind,
+        per_user_hour, ci_low, ci_high)
+    """
+    if rate.empty:
+        return _empty("no handovers recorded")
+    kinds = list(dict.fromkeys(rate["kind"].astype(str)))
+    schemes = _ordered(rate["scheme"].unique(), SCHEMES)
+    policies = _ordered(rate["rsap_policy"].unique(), RSAP_POLICIES)
+    runs = _runs(rate)
+    slots = [(p, r) for p in policies for r in runs]
+    width = 0.8 / len(slots)
+    fig, axes = _figure(len(kinds), 1, 1.2 + 2.0 * len(kinds), sharey=False)
+    x = np.arange(len(schemes))
+    for ax, kind in zip(axes[:, 0], kinds):
+        sub = rate[rate["kind"].astype(str) == kind]
+        for j, (policy, run) in enumerate(slots):
+            rows = _run_rows(sub[sub["rsap_policy"].astype(str) == policy], run)
+            rows = rows.set_index(rows["scheme"].astype(str)).reindex(schemes)
+            value = rows["per_user_hour"].to_numpy(float)
+            err = np.vstack([value - rows["ci_low"].to_numpy(float), rows["ci_high"].to_numpy(float) - value])
+            ax.bar(x - 0.4 + width * (j + 0.5), np.nan_to_num(value), width, yerr=np.clip(np.nan_to_num(err), 0, None),
+                   color=[scheme_colour(s) for s in schemes], alpha=1.0 if run == runs[0] else 0.45,
+                   hatch=_POLICY_HATCH.get(policy, ".."), edgecolor="white", linewidth=0.0,
+                   error_kw={"elinewidth": 0.8, "capsize": 2, "ecolor": "0.2"})
+        ax.set_title(f"kind: {kind}", fontsize=10, loc="left")
+        ax.set_ylabel("per user-hour")
+        ax.grid(True, axis="y", alpha=0.3)
+        ax.set_xticks(x, [] if ax is not axes[-1, 0] else schemes, rotation=30, ha="right", fontsize=8)
+    handles = [Patch(facecolor="0.6", hatch=_POLICY_HATCH.get(p, ".."), label=p) for p in policies]
+    if len(runs) > 1:
+        handles += [Patch(facecolor="0.3", alpha=1.0 if i == 0 else 0.45, label=f"run {r}") for i, r in enumerate(runs)]
+    fig.legend(handles=handles, loc="outside right upper", fontsize=8, title_fontsize=9, frameon=False)
+    return fig
+
+
+def plot_cluster_sizes(dist: pd.DataFrame) -> Figure:
+    """Distribution of the serving-cluster size (004 Fig 4): one small panel per scheme.
+
+    Bars give the fraction of user-steps served by n satellites (n = 0: unserved), one bar per
+    RSAP policy (hatched: ``max-service-time``) and run.
+
+    Parameters
+    ----------
+    dist : DataFrame — :func:`simulator.analysis.cluster_size_distribution` (scheme, rsap_policy,
+        n_serving, fraction)
+    """
+    if dist.empty:
+        return _empty("no rates recorded")
+    schemes = _ordered(dist["scheme"].unique(), SCHEMES)
+    policies = _ordered(dist["rsap_policy"].unique(), RSAP_POLICIES)
+    runs = _runs(dist)
+    slots = [(p, r) for p in policies for r in runs]
+    n_cols = min(4, len(schemes))
+    n_rows = -(-len(schemes) // n_cols)
+    fig, axes = _figure(n_rows, n_cols, 0.6 + 1.9 * n_rows)
+    width = 0.8 / len(slots)
+    for ax, scheme in zip(axes.flat, schemes):
+        sub = dist[dist["scheme"].astype(str) == scheme]
+        for j, (policy, run) in enumerate(slots):
+            rows = _run_rows(sub[sub["rsap_policy"].astype(str) == policy], run)
+            ax.bar(rows["n_serving"].to_numpy(float) - 0.4 + width * (j + 0.5), rows["fraction"].to_numpy(float),
+                   width, color=scheme_colour(scheme), hatch=_POLICY_HATCH.get(policy, ".."), edgecolor="white",
+                   linewidth=0.0, alpha=1.0 if run == runs[0] else 0.45)
+        ax.set_title(scheme, fontsize=9)
+        ax.grid(True, axis="y", alpha=0.3)
+    for ax in axes.flat[len(schemes):]:
+        ax.axis("off")
+    for ax in axes[-1]:
+        ax.set_xlabel("serving satellites n")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("fraction of user-steps")
+    n_max = int(dist["n_serving"].max())
+    axes[0][0].set_xticks(range(0, n_max + 1, max(1, (n_max + 1) // 8)))
+    handles = [Patch(facecolor="0.6", hatch=_POLICY_HATCH.get(p, ".."), label=p) for p in policies]
+    if len(runs) > 1:
+        handles += [Patch(facecolor="0.3", alpha=1.0 if i == 0 else 0.45, label=f"run {r}") for i, r in enumerate(runs)]
+    fig.legend(handles=handles, loc="outside right upper", fontsize=8, frameon=False)
+    return fig
+
+
+def plot_serving_timeline(timeline: pd.DataFrame, *, title: str) -> Figure:
+    """One user's serving satellites over time: a bar per serving interval, the RSAP in red.
+
+    Parameters
+    ----------
+    timeline : DataFrame — :func:`simulator.analysis.serving_timeline` (sat_id, start, end, is_rsap)
+        with a ``rsap_policy`` column added: one panel per policy
+    title : str — figure title (user and scheme)
+    """
+    if timeline.empty:
+        return _empty(f"{title}: never served")
+    policies = _ordered(timeline["rsap_policy"].unique(), RSAP_POLICIES)
+    t0 = timeline["start"].min()
+    span_s = (timeline["end"].max() - t0).total_seconds()
+    scale, unit = (60.0, "min") if span_s <= 3 * 3600 else (3600.0, "h")
+    n_sats = [timeline[timeline["rsap_policy"].astype(str) == p]["sat_id"].nunique() for p in policies]
+    heights = [min(max(0.12 * n + 0.6, 1.2), 6.0) for n in n_sats]  # in; many satellites share 6 in
+    fig = Figure(figsize=(_WIDTH_IN, 0.9 + sum(heights)), layout="constrained")
+    axes = fig.subplots(len(policies), 1, sharex=True, squeeze=False, gridspec_kw={"height_ratios": heights})[:, 0]
+    for ax, policy in zip(axes, policies):
+        sub = timeline[timeline["rsap_policy"].astype(str) == policy]
+        first = sub.groupby("sat_id")["start"].min().sort_values()
+        rows = {int(s): i for i, s in enumerate(first.index)}
+        start = (sub["start"] - t0).dt.total_seconds().to_numpy() / scale
+        length = (sub["end"] - sub["start"]).dt.total_seconds().to_numpy() / scale
+        for rsap, colour in ((False, _SERVING_COLOUR), (True, _RSAP_COLOUR)):
+            pick = (sub["is_rsap"].astype(bool) == rsap).to_numpy()
+            for sat in np.unique(sub["sat_id"].to_numpy(np.int64)[pick]):
+                mask = pick & (sub["sat_id"].to_numpy(np.int64) == sat)
+                ax.broken_barh(list(zip(start[mask], length[mask])), (rows[int(sat)] - 0.4, 0.8), facecolors=colour)
+        every = max(1, -(-len(rows) // 40))  # at most 40 labelled satellites per panel
+        labelled = list(rows)[::every]
+        ax.set_yticks([rows[s] for s in labelled], [str(s) for s in labelled], fontsize=7 if every == 1 else 6)
+        ax.set_ylim(len(rows) - 0.5, -0.5)
+        ax.set_ylabel("satellite (NORAD)")
+        ax.set_title(f"rsap policy: {policy}", fontsize=10, loc="left")
+        ax.grid(True, axis="x", alpha=0.3)
+    axes[-1].set_xlabel(f"time since {t0:%Y-%m-%d %H:%M:%S} UTC ({unit})")
+    fig.suptitle(title, fontsize=11)
+    fig.legend(handles=[Patch(color=_RSAP_COLOUR, label="serving, RSAP"), Patch(color=_SERVING_COLOUR, label="serving")],
+               loc="outside right upper", fontsize=8, frameon=False)
+    return fig
+
+
+def plot_se_over_time(sot: pd.DataFrame) -> Figure:
+    """Sum and minimum spectral efficiency over the users against time: one panel per scheme.
+
+    In each panel the upper curve is the sum over users, the lower one the minimum (thinner), both
+    in the scheme's colour; solid for ``best-channel``, dashed for ``max-service-time``. All panels
+    share the y axis. Long runs are drawn in at most ``_MAX_LINE_POINTS`` bins per curve: the mean
+    of the sum and the minimum of the minimum within each bin (the figure says so).
+
+    Parameters
+    ----------
+    sot : DataFrame — :func:`simulator.analysis.se_over_time` (time, scheme, rsap_policy,
+        sum_se_bps_hz, min_se_bps_hz)
+    """
+    if sot.empty:
+        return _empty("no rates recorded")
+    schemes = _ordered(sot["scheme"].unique(), SCHEMES)
+    policies = _ordered(sot["rsap_policy"].unique(), RSAP_POLICIES)
+    t0 = sot["time"].min()
+    elapsed = (sot["time"] - t0).dt.total_seconds().to_numpy()
+    span_s = float(elapsed.max())
+    scale, unit = (60.0, "min") if span_s <= 3 * 3600 else (3600.0, "h")
+    bin_s = 0.0 if sot["time"].nunique() <= _MAX_LINE_POINTS else span_s / _MAX_LINE_POINTS
+    sot = sot.assign(_t=elapsed if bin_s == 0.0 else np.floor(elapsed / bin_s) * bin_s)
+    n_cols = min(3, len(schemes))
+    n_rows = -(-len(schemes) // n_cols)
+    fig, axes = _figure(n_rows, n_cols, 0.8 + 2.0 * n_rows)
+    for ax, scheme in zip(axes.flat, schemes):
+        for policy in policies:
+            one = sot[(sot["scheme"].astype(str) == scheme) & (sot["rsap_policy"].astype(str) == policy)]
+            g = one.groupby("_t")
+            kw = {"color": scheme_colour(scheme), "linestyle": _POLICY_STYLE.get(policy, ":")}
+            total, low = g["sum_se_bps_hz"].mean(), g["min_se_bps_hz"].min()
+            ax.plot(total.index / scale, total.to_numpy(), linewidth=1.2, **kw)
+            ax.plot(low.index / scale, low.to_numpy(), linewidth=0.7, alpha=0.8, **kw)
+        ax.set_title(scheme, fontsize=9)
+        ax.grid(True, alpha=0.3)
+    for ax in axes.flat[len(schemes):]:
+        ax.axis("off")
+    for ax in axes[-1]:
+        ax.set_xlabel(f"time ({unit})")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("SE (bit/s/Hz)")
+    note = f"; binned to {bin_s:.0f} s (mean of the sum, minimum of the minimum)" if bin_s else ""
+    fig.suptitle(f"upper curve: sum over users, lower: minimum over users; time since {t0:%Y-%m-%d %H:%M:%S} UTC"
+                 f"{note}", fontsize=9)
+    handles = [Line2D([], [], color="0.3", linestyle=_POLICY_STYLE.get(p, ":"), label=p) for p in policies]
+    fig.legend(handles=handles, loc="outside right upper", fontsize=8, frameon=False)
+    return fig
