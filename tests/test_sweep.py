@@ -115,6 +115,19 @@ def test_two_worker_cluster_equals_serial_run(tmp_path, client):
     assert set(a.groupby("point")["snr_db"].first()) == {0.0, 12.5}
 
 
+def test_an_existing_cluster_is_used_through_its_address(tmp_path, client):
+    """``--scheduler ADDRESS``: the sweep connects to a running scheduler instead of starting one."""
+    address = client.scheduler.address
+    assert address.startswith("tcp://")
+    result = run_sweep(parse_sweep(TINY), tmp_path / "api", scheduler=address, progress=False)
+    assert result.ok and len(result.ran) == 8
+    assert {s["pid"] for s in result.ran} <= set(client.run(os.getpid).values())  # the cluster's workers
+    path = tmp_path / "tiny.toml"
+    path.write_text(TINY)
+    assert cli_main(["sweep", str(path), "--scheduler", address, "-o", str(tmp_path / "cli"), "--quiet"]) == 0
+    pd.testing.assert_frame_equal(_sorted(read_sweep(tmp_path / "cli")), _sorted(read_sweep(tmp_path / "api")))
+
+
 def test_rerun_recomputes_only_the_deleted_partition(tmp_path, client):
     spec = parse_sweep(TINY)
     out = tmp_path / "out"
