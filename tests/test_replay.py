@@ -222,3 +222,16 @@ def test_rsap_records_carry_the_rules_reason_and_one_change_per_instant(run):
     assert set(first["reason"]) == {"acquire"} and first["from_sat"].isna().all()
     allowed = {"acquire", "rsap_ineligible", "better_channel", "no_eligible", "repair"}
     assert set(rsap["reason"].astype(str)) <= allowed
+
+
+def test_one_cluster_snapshot_per_lane_and_instant(tmp_path):
+    """Only the decision in force after an instant is written. With no reclustering debounce, every set
+    of a serving satellite is repaired and reclustered at the same instant: two decisions, one snapshot."""
+    text = (TEXT.replace("'", '"').replace("duration_s = 240", "duration_s = 120")
+            .replace("min_recluster_interval_s = 15.0", "min_recluster_interval_s = 0.0")
+            .replace(repr(SCHEMES).replace("'", '"'), '["distance-uniform", "uc-dmimo"]'))
+    run_dir = run_scenario(parse_scenario(text), output_dir=tmp_path / "r")
+    events = read_table(run_dir, "events")
+    assert (events["kind"] == "set").any()
+    c = read_table(run_dir, "clusters")
+    assert not c.duplicated(["scheme", "rsap_policy", "time", "user_id", "sat_id"]).any()

@@ -109,6 +109,7 @@ class Replay:
         self._memo: dict = {}  # per-instant values shared by all lanes; cleared when time moves on
         self._rates_memo: dict = {}  # the last few lane evaluations, by decision content
         self._block_memo: dict = {}  # the last CSI blocks of _lane_rates, by (steps, satellites)
+        self._pending_clusters: dict = {}  # (scheme, policy) -> the last serving-link snapshot, not yet written
 
     # ----------------------------------------------------------------- state for checkpoints
     def state(self) -> dict:
@@ -142,6 +143,7 @@ class Replay:
         env.run(until=t1)
         for lane in self.lanes:
             self._flush(lane, t1)
+        self._write_clusters()
         if self.s.record_csi:
             self._record_csi()
 
@@ -544,12 +546,29 @@ class Replay:
                              from_beam=beam(rec.from_beam), to_beam=beam(rec.to_beam), reason=rec.reason)
 
     def _record_clusters(self, lane: Lane, t: int) -> None:
+        """Hold the lane's serving links at ``t``; written when a later instant comes (or the chunk ends).
+
+        A lane can change its decision several times at one instant (a reclustering and a re-decision
+        around a new RSAP at t0, a repair at a set): only the last one is in force, so only its
+        snapshot is written and each (lane, time) has at most one complete snapshot in ``clusters``.
+        """
+        key = (lane.name, lane.policy)
+        held = self._pending_clusters.get(key)
+        if held is not None and held[0] != t:
+            self._write_clusters(key)
         d = lane.decision
         if d is None or not d.mask.any():
+            self._pending_clusters.pop(key, None)
             return
         sat, user = np.nonzero(d.mask)
-        self.recorder.append("clusters", time=self.epoch + t, scheme=lane.name, rsap_policy=lane.policy,
-                             user_id=user, sat_id=self.sat_ids[lane.sats[sat]], power_weight=d.power[sat, user])
+        self._pending_clusters[key] = (t, user, self.sat_ids[lane.sats[sat]], d.power[sat, user])
+
+    def _write_clusters(self, key: tuple[str, str] | None = None) -> None:
+        """Append the held snapshot of one lane (``key``), or of every lane."""
+        for k in [key] if key is not None else list(self._pending_clusters):
+            t, user, sat_id, power = self._pending_clusters.pop(k)
+            self.recorder.append("clusters", time=self.epoch + t, scheme=k[0], rsap_policy=k[1], user_id=user,
+                                 sat_id=sat_id, power_weight=power)
 
     def _record_decision(self, t: int, scheme: str, trigger: str, d: SchemeDecision) -> None:
         self.recorder.append("decisions", time=self.epoch + t, scheme=scheme, trigger=trigger,
