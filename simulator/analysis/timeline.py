@@ -76,8 +76,8 @@ def serving_timeline(run: RunData, *, user_id: int, scheme: str, rsap_policy: st
 def _last_snapshots(c: pd.DataFrame) -> pd.DataFrame:
     """Rows of the last snapshot at each instant of one lane's ``clusters`` rows (in file order).
 
-    Several decisions can take effect at one instant (e.g. a loss of service, then a re-decision);
-    each writes a full snapshot with the same time. A snapshot lists each (user, satellite) link
+    The engine writes one snapshot per lane and instant; a table holding several at one instant (a
+    hand-made or merged table) is still read correctly. A snapshot lists each (user, satellite) link
     once, so a link seen twice at one instant marks an instant with several snapshots. There, the
     engine writes each snapshot's links in increasing (satellite, user) order — satellites in
     catalogue order, NORAD order for presets and Walker constellations — so a row whose
