@@ -30,7 +30,6 @@ import numpy as np
 import simpy
 
 from ..constants import NS_PER_S
-from ..cooperation.clusters import diff_masks
 from ..cooperation.repair import repair
 from ..cooperation.rsap import rsap_step
 from ..cooperation.schemes import DecideContext, SchemeDecision, decide
@@ -50,6 +49,7 @@ from .geometry import (
 )
 from .lanes import Lane, PendingDecision, remap_rsap_state
 from .rates import RateEvaluator
+from .records import RecordsMixin
 
 __all__ = ["ReplaySettings", "Replay"]
 
@@ -73,7 +73,7 @@ class ReplaySettings:
     record_csi: bool = False
 
 
-class Replay:
+class Replay(RecordsMixin):
     """One replay: geometry, lanes and the recorder; :meth:`run_chunk` advances one output chunk."""
 
     def __init__(self, settings: ReplaySettings, catalog: Catalog, user_positions: Callable, n_user: int,
@@ -518,79 +518,6 @@ class Replay:
             self._rates_memo.pop(next(iter(self._rates_memo)))
         self._rates_memo[key] = result
         return result
-
-    # ----------------------------------------------------------------- records
-    def _global_beam(self, lane: Lane) -> np.ndarray | None:
-        return None if lane.decision is None or lane.decision.beam is None else lane.decision.beam.copy()
-
-    def _record_handovers(self, lane: Lane, t: int, old_mask, old_rsap, old_beam, trigger: str, *,
-                          masks_changed: bool = True, rsap_reason: np.ndarray | str | None = None) -> None:
-        new_mask = lane.global_mask(self.n_sat) if masks_changed else old_mask
-        new_beam = self._global_beam(lane)
-        beams = old_beam is not None and new_beam is not None
-        rec = diff_masks(old_mask, old_rsap, new_mask, lane.rsap,
-                         rsap_reason=trigger if rsap_reason is None else rsap_reason, join_leave_reason=trigger,
-                         prev_beam=old_beam if beams else None, new_beam=new_beam if beams else None,
-                         single_serving=lane.spec.single_serving)
-        if not len(rec):
-            return
-
-        def ids(idx):
-            return np.ma.masked_array(np.where(idx >= 0, self.sat_ids[np.maximum(idx, 0)], 0), mask=idx < 0)
-
-        def beam(b):
-            return np.ma.masked_array(np.maximum(b, 0), mask=b < 0)
-
-        self.recorder.append("handovers", time=self.epoch + t, scheme=lane.name, rsap_policy=lane.policy,
-                             user_id=rec.user_id, kind=rec.kind, from_sat=ids(rec.from_sat), to_sat=ids(rec.to_sat),
-                             from_beam=beam(rec.from_beam), to_beam=beam(rec.to_beam), reason=rec.reason)
-
-    def _record_clusters(self, lane: Lane, t: int) -> None:
-        """Hold the lane's serving links at ``t``; written when a later instant comes (or the chunk ends).
-
-        A lane can change its decision several times at one instant (a reclustering and a re-decision
-        around a new RSAP at t0, a repair at a set): only the last one is in force, so only its
-        snapshot is written and each (lane, time) has at most one complete snapshot in ``clusters``.
-        """
-        key = (lane.name, lane.policy)
-        held = self._pending_clusters.get(key)
-        if held is not None and held[0] != t:
-            self._write_clusters(key)
-        d = lane.decision
-        if d is None or not d.mask.any():
-            self._pending_clusters.pop(key, None)
-            return
-        sat, user = np.nonzero(d.mask)
-        self._pending_clusters[key] = (t, user, self.sat_ids[lane.sats[sat]], d.power[sat, user])
-
-    def _write_clusters(self, key: tuple[str, str] | None = None) -> None:
-        """Append the held snapshot of one lane (``key``), or of every lane."""
-        for k in [key] if key is not None else list(self._pending_clusters):
-            t, user, sat_id, power = self._pending_clusters.pop(k)
-            self.recorder.append("clusters", time=self.epoch + t, scheme=k[0], rsap_policy=k[1], user_id=user,
-                                 sat_id=sat_id, power_weight=power)
-
-    def _record_decision(self, t: int, scheme: str, trigger: str, d: SchemeDecision) -> None:
-        self.recorder.append("decisions", time=self.epoch + t, scheme=scheme, trigger=trigger,
-                             n_sats=d.mask.shape[0], n_users=d.mask.shape[1], inner_iters=d.inner_iters,
-                             outer_iters=d.outer_iters, solve_s=d.solve_s,
-                             min_sinr_db=float(lin_to_db(max(d.min_sinr, 0.0))), status=d.status)
-
-    def _record_events(self, t: int, kinds, sats, users) -> None:
-        self.recorder.append("events", time=self.epoch + t, kind=kinds, sat_id=self.sat_ids[sats], user_id=users)
-
-    def _record_csi(self) -> None:
-        g = self.geom
-        if not len(g.sat_index) or not len(g.step_ns):
-            return
-        csi = self._csi(g.sat_pos_m, g.sat_vel_m_s, g.user_pos_m, g.user_vel_m_s, g.sat_index)
-        t, s, u = np.nonzero(csi.visible)
-        self.recorder.append("csi", time=self.epoch + g.step_ns[t], sat_id=self.sat_ids[g.sat_index[s]], user_id=u,
-                             elevation_deg=np.degrees(csi.elevation_rad[t, s, u]), theta_rad=csi.theta_rad[t, s, u],
-                             phi_rad=csi.phi_rad[t, s, u], beta_db=lin_to_db(csi.beta[t, s, u]),
-                             kappa_db=lin_to_db(csi.kappa[t, s, u]), delay_s=csi.delay_s[t, s, u],
-                             doppler_hz=csi.doppler_hz[t, s, u])
-
 
 #: Decided on a second thread during a reclustering (the slowest decision: Algorithm 1 with sMRT).
 BACKGROUND_SCHEME = "cf-mntn-smrt"
