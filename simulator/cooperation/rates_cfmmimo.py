@@ -129,7 +129,8 @@ def pilot_statistics(csi: StatisticalCSI, pilots: np.ndarray, pilot_power_w: flo
     v_inv_a = np.empty_like(a)
     for k in range(csi.n_user):                   # one N×N system per user bounds memory to (..., L, N, N)
         weight = v * np.abs(gram[:, k]) ** 2      # |ψ_j^H ψ_k|² v_{l,j}
-        cov = np.einsum("...lj,...ljn,...ljm->...lnm", weight, a, np.conj(a)) + eye   # 000 eq 44
+        # Σ_j weight_{l,j} a_{l,j} a_{l,j}^H as one batched product (..., L, N, K) @ (..., L, K, N)
+        cov = np.swapaxes(a * weight[..., None], -1, -2) @ np.conj(a) + eye   # 000 eq 44
         v_inv_a[..., k, :] = np.linalg.solve(cov, a[..., k, :, None])[..., 0]
     # x_{l,j,k} = v_{l,k} ψ_k^H ψ_j (V_{l,j}^{-1} a_{l,j})^H a_{l,k}  (V is Hermitian)
     x = (np.conj(v_inv_a) @ np.swapaxes(a, -1, -2)) * gram.T * v[..., None, :]

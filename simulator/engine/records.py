@@ -5,6 +5,12 @@ each module stays readable. It uses the replay's ``recorder``, ``epoch`` (scenar
 1970 UTC), ``sat_ids`` (NORAD number per catalogue index), ``n_sat``, ``geom`` (the chunk geometry),
 ``_csi`` (statistical CSI of positions) and ``_pending_clusters`` (the held snapshot per lane).
 Table layouts: :mod:`simulator.engine.schemas` and docs/outputs.md.
+
+The small tables (handovers, clusters, decisions, events) get thousands of few-row appends per
+simulated hour; each :meth:`Recorder.append` validates and converts its columns, which costs more
+than the rows. Their rows are therefore collected in a :class:`RowBuffer` and handed to the
+recorder in one append per table when the chunk ends (:meth:`RecordsMixin._flush_rows`), in the
+order they were produced.
 """
 
 from __future__ import annotations
@@ -16,7 +22,49 @@ from ..cooperation.schemes import SchemeDecision
 from ..units import lin_to_db
 from .lanes import Lane
 
-__all__ = ["RecordsMixin"]
+__all__ = ["RecordsMixin", "RowBuffer"]
+
+
+class RowBuffer:
+    """Rows of one table, collected as 1-D column arrays and appended to the recorder in one call.
+
+    ``add(**columns)`` takes what :meth:`Recorder.append` takes (scalars and arrays that broadcast,
+    ``numpy.ma.MaskedArray`` for nullable columns); ``drain(recorder, table)`` appends everything
+    collected, in order, and empties the buffer.
+    """
+
+    def __init__(self) -> None:
+        self._parts: list[dict] = []
+
+    def __len__(self) -> int:
+        return len(self._parts)
+
+    def add(self, **columns) -> None:
+        shape = np.broadcast_shapes(*(np.shape(v) for v in columns.values()))
+        n = int(np.prod(shape))
+        if n == 0:
+            return
+        part = {}
+        for name, value in columns.items():
+            mask = np.ma.getmaskarray(value) if isinstance(value, np.ma.MaskedArray) else None
+            data = np.asarray(value.data if mask is not None else value)
+            part[name] = (np.broadcast_to(data, shape).reshape(n),
+                          None if mask is None else np.broadcast_to(mask, shape).reshape(n))
+        self._parts.append(part)
+
+    def drain(self, recorder, table: str) -> None:
+        if not self._parts:
+            return
+        columns = {}
+        for name in self._parts[0]:
+            data = np.concatenate([p[name][0] for p in self._parts])
+            if any(p[name][1] is not None for p in self._parts):
+                mask = np.concatenate([np.zeros(p[name][0].shape, bool) if p[name][1] is None else p[name][1]
+                                       for p in self._parts])
+                data = np.ma.masked_array(data, mask=mask)
+            columns[name] = data
+        self._parts = []
+        recorder.append(table, **columns)
 
 
 class RecordsMixin:
@@ -43,7 +91,7 @@ class RecordsMixin:
         def beam(b):
             return np.ma.masked_array(np.maximum(b, 0), mask=b < 0)
 
-        self.recorder.append("handovers", time=self.epoch + t, scheme=lane.name, rsap_policy=lane.policy,
+        self._rows["handovers"].add(time=self.epoch + t, scheme=lane.name, rsap_policy=lane.policy,
                              user_id=rec.user_id, kind=rec.kind, from_sat=ids(rec.from_sat), to_sat=ids(rec.to_sat),
                              from_beam=beam(rec.from_beam), to_beam=beam(rec.to_beam), reason=rec.reason)
 
@@ -69,17 +117,22 @@ class RecordsMixin:
         """Append the held snapshot of one lane (``key``), or of every lane."""
         for k in [key] if key is not None else list(self._pending_clusters):
             t, user, sat_id, power = self._pending_clusters.pop(k)
-            self.recorder.append("clusters", time=self.epoch + t, scheme=k[0], rsap_policy=k[1], user_id=user,
+            self._rows["clusters"].add(time=self.epoch + t, scheme=k[0], rsap_policy=k[1], user_id=user,
                                  sat_id=sat_id, power_weight=power)
 
     def _record_decision(self, t: int, scheme: str, trigger: str, d: SchemeDecision) -> None:
-        self.recorder.append("decisions", time=self.epoch + t, scheme=scheme, trigger=trigger,
+        self._rows["decisions"].add(time=self.epoch + t, scheme=scheme, trigger=trigger,
                              n_sats=d.mask.shape[0], n_users=d.mask.shape[1], inner_iters=d.inner_iters,
                              outer_iters=d.outer_iters, solve_s=d.solve_s,
                              min_sinr_db=float(lin_to_db(max(d.min_sinr, 0.0))), status=d.status)
 
     def _record_events(self, t: int, kinds, sats, users) -> None:
-        self.recorder.append("events", time=self.epoch + t, kind=kinds, sat_id=self.sat_ids[sats], user_id=users)
+        self._rows["events"].add(time=self.epoch + t, kind=kinds, sat_id=self.sat_ids[sats], user_id=users)
+
+    def _flush_rows(self) -> None:
+        """Append the collected rows of the small tables to the recorder (at the end of a chunk)."""
+        for table, rows in self._rows.items():
+            rows.drain(self.recorder, table)
 
     def _record_csi(self) -> None:
         g = self.geom

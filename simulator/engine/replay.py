@@ -49,7 +49,7 @@ from .geometry import (
 )
 from .lanes import Lane, PendingDecision, remap_rsap_state
 from .rates import RateEvaluator
-from .records import RecordsMixin
+from .records import RecordsMixin, RowBuffer
 
 __all__ = ["ReplaySettings", "Replay"]
 
@@ -110,6 +110,7 @@ class Replay(RecordsMixin):
         self._rates_memo: dict = {}  # the last few lane evaluations, by decision content
         self._block_memo: dict = {}  # the last CSI blocks of _lane_rates, by (steps, satellites)
         self._pending_clusters: dict = {}  # (scheme, policy) -> the last serving-link snapshot, not yet written
+        self._rows = {table: RowBuffer() for table in ("events", "decisions", "handovers", "clusters")}
 
     # ----------------------------------------------------------------- state for checkpoints
     def state(self) -> dict:
@@ -127,6 +128,7 @@ class Replay(RecordsMixin):
         """Replay [t0, min(t0 + chunk, duration)) and append its rows to the recorder."""
         t1 = min(t0 + self.s.chunk_ns, self.s.duration_ns)
         self._memo = {}
+        self._rows = {table: RowBuffer() for table in self._rows}  # rows of an interrupted chunk are not kept
         self._rates_memo = {}
         self._block_memo = {}
         self.geom = chunk_geometry(self.catalog, self.epoch, t0, t1, self.s.step_ns, self.user_positions,
@@ -144,6 +146,7 @@ class Replay(RecordsMixin):
         for lane in self.lanes:
             self._flush(lane, t1)
         self._write_clusters()
+        self._flush_rows()
         if self.s.record_csi:
             self._record_csi()
 
@@ -451,7 +454,7 @@ class Replay(RecordsMixin):
         result = repair(d.power, d.mask, to_local(lane.rsap, lane.sats), up, gain,
                         self._service_time_s(t, lane.sats), k_max=self.ctx.k_max, policy=lane.policy)
         new = SchemeDecision(power=result.power, mask=result.mask, serving=d.serving, beam=d.beam, pilots=d.pilots,
-                             status="repair", reason=str(result.reason))
+                             status="repair", reason=_repair_reason(result.reason))
         self._flush(lane, t)
         old_mask, old_rsap, old_beam = lane.global_mask(self.n_sat), lane.rsap.copy(), self._global_beam(lane)
         lane.decision = new
@@ -529,6 +532,11 @@ def ordered_for_sharing(lanes: list[Lane]) -> list[Lane]:
     its Algorithm-1 run. The order is fixed, so the tables are the same run to run."""
     last = {BACKGROUND_SCHEME: 1, "alg1-uniform": 2}
     return sorted(lanes, key=lambda lane: last.get(lane.name, 0))
+
+
+def _repair_reason(reasons: np.ndarray) -> str:
+    """The distinct per-user reasons of a repair other than ``ok`` (e.g. "links_dropped, rescued")."""
+    return ", ".join(sorted(set(reasons.tolist()) - {"ok"}))
 
 
 def _restrict(d: SchemeDecision, keep: np.ndarray) -> SchemeDecision:
