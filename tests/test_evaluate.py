@@ -306,6 +306,53 @@ def test_block_equals_its_snapshots(name: str) -> None:
     assert np.array_equal(SCHEME_RATES[name](grid, prec, alloc, ctx).sinr.reshape(whole.sinr.shape), whole.sinr)
 
 
+PER_STEP = ["cf-mntn-smrt", "cf-mntn-szf", "cf-mmimo-imrt", "distance-sca", "uc-dmimo", "fc-dmimo", "nct"]
+
+
+@pytest.mark.parametrize("name", PER_STEP)
+@pytest.mark.parametrize("fresh", [False, True])
+def test_per_step_weights_equal_step_by_step_decisions(name: str, fresh: bool) -> None:
+    """A block with per-step weights (a cluster repaired between reclusterings) gives, step for step,
+    the rates of each step's decision evaluated alone — including steps where a link or a whole
+    satellite is dropped and a step where a user loses every link."""
+    params = P004 if name in ("uc-dmimo", "fc-dmimo", "nct") else P000
+    csi = block(41, params, times_s=(0.0, 1.0, 2.0, 3.0))
+    prec = csi if fresh else csi.steps(0)
+    base = allocation_of(name, decision(csi.steps(0), 42))
+    n_steps = csi.beta.shape[0]
+    power = np.repeat(base.power[None], n_steps, axis=0)
+    mask = np.repeat(base.mask[None], n_steps, axis=0)
+    sat, user = np.argwhere(base.mask)[0]
+    mask[1, sat, user] = False                                    # one link dropped
+    mask[2, sat] = False                                          # the whole satellite sets
+    power[2] *= 0.5 ** 0.5                                        # the rest rescaled
+    mask[3, :, user] = False                                      # a user without any link
+    ctx = context(name)
+    steps = Allocation(power, mask, base.serving, base.beam, base.pilots, base.n_pilots)
+    whole = SCHEME_RATES[name](csi, prec, steps, ctx)
+    for t in range(n_steps):
+        one = Allocation(power[t], mask[t], base.serving, base.beam, base.pilots, base.n_pilots)
+        alone = SCHEME_RATES[name](csi.steps(t), prec.steps(t) if fresh else prec, one, ctx)
+        np.testing.assert_allclose(whole.sinr[t], alone.sinr, rtol=1e-12, atol=0.0)
+        np.testing.assert_array_equal(whole.n_serving[t], alone.n_serving)
+    assert whole.sinr[3, user] == 0.0 and np.all(np.isfinite(whole.sinr))
+    assert not np.allclose(whole.sinr[0], whole.sinr[2])           # the steps did differ
+
+
+def test_per_step_weights_are_refused_where_precoders_depend_on_them() -> None:
+    csi = block(43, P000, times_s=(0.0, 1.0))
+    alloc = decision(csi.steps(0), 44)["single"]
+    per_step = Allocation(np.repeat(alloc.power[None], 2, axis=0), np.repeat(alloc.mask[None], 2, axis=0),
+                          alloc.serving)
+    with pytest.raises(InputError, match="per-step"):
+        SCHEME_RATES["single-slnr"](csi, csi.steps(0), per_step, context("single-slnr"))
+    cluster = decision(csi.steps(0), 44)["cluster"]
+    three = Allocation(np.repeat(cluster.power[None], 3, axis=0), np.repeat(cluster.mask[None], 3, axis=0),
+                       cluster.serving)
+    with pytest.raises(InputError, match="same T"):
+        SCHEME_RATES["cf-mntn-smrt"](csi, csi.steps(0), three, context("cf-mntn-smrt"))
+
+
 def test_validation_messages() -> None:
     csi = block(39, P000, times_s=(0.0,)).steps(0)
     n_sat, n_user = csi.beta.shape

@@ -53,9 +53,14 @@ __all__ = [
     "SCHEME_RATES",
     "evaluate_rates",
     "spotbeam_allocation",
+    "accepts_per_step",
 ]
 
 METHODS = ("gram", "explicit")
+#: Families whose precoders and estimators do not depend on the power weights, so that a block of
+#: steps may carry per-step weights (Allocation.per_step): statistical precoders sMRT and sZF
+#: (stacking all users, ``zf_users="all"``), and the pilot-based families.
+PER_STEP_FAMILIES = ("statistical", "imrt", "mr")
 PHASE_SOURCES = ("precoder", "true")
 _TARGET_GRAM_ELEMENTS = 1 << 15      # (t, L, K, K) entries per sub-block: keeps the passes in cache
 
@@ -66,10 +71,11 @@ class Allocation:
 
     Attributes
     ----------
-    power : ndarray, shape (S, U), float ≥ 0 — power weights p_{l,k} (Σ_k p_{l,k}² ≤ 1 per satellite,
-        000 eq 14); zero outside the clusters. Single-satellite and spot-beam schemes read p at
-        (serving[k], k) (for spot beams: the beam's weight, p² = its share of ρ_t)
-    mask : ndarray, shape (S, U), bool — cluster membership (l serves k)
+    power : ndarray, shape (S, U) or (T, S, U), float ≥ 0 — power weights p_{l,k} (Σ_k p_{l,k}² ≤ 1
+        per satellite, 000 eq 14); zero outside the clusters. Single-satellite and spot-beam schemes
+        read p at (serving[k], k) (for spot beams: the beam's weight, p² = its share of ρ_t). With a
+        leading step axis the weights change from step to step (see :attr:`per_step`)
+    mask : ndarray, shape of ``power``, bool — cluster membership (l serves k)
     serving : ndarray, shape (U,), int — serving satellite / RSAP, −1 = none
     beam : ndarray, shape (U,), int, optional — spot beam of each user, −1 = none
     pilots : ndarray, shape (U,), int, optional — pilot index (CF-mMIMO, UC-DMIMO), −1 = none
@@ -87,9 +93,9 @@ class Allocation:
         power = np.array(self.power, dtype=float)
         mask = np.array(self.mask, dtype=bool)
         serving = np.array(self.serving, dtype=np.int64)
-        if power.ndim != 2 or mask.shape != power.shape:
-            raise InputError(f"power {power.shape} and mask {mask.shape} must both have shape (S, U)")
-        n_sat, n_user = power.shape
+        if power.ndim not in (2, 3) or mask.shape != power.shape:
+            raise InputError(f"power {power.shape} and mask {mask.shape} must both have shape (S, U) or (T, S, U)")
+        n_sat, n_user = power.shape[-2:]
         if not np.all(np.isfinite(power)) or np.any(power < 0):
             raise InputError("power must be finite and >= 0 (power weights p_{l,k})")
         _check_index("serving", serving, n_user, n_sat)
@@ -112,11 +118,19 @@ class Allocation:
 
     @property
     def n_sat(self) -> int:
-        return int(self.power.shape[0])
+        return int(self.power.shape[-2])
 
     @property
     def n_user(self) -> int:
-        return int(self.power.shape[1])
+        return int(self.power.shape[-1])
+
+    @property
+    def per_step(self) -> bool:
+        """Power and mask carry a leading step axis (T, S, U): one decision's weights per step of a
+        block, e.g. a cluster repaired between two reclusterings. Serving, beams and pilots stay
+        fixed over the block; only cluster-link schemes whose precoders do not depend on the
+        weights accept it (:data:`PER_STEP_FAMILIES`)."""
+        return self.power.ndim == 3
 
 
 def _check_index(name: str, value: np.ndarray, n_user: int, upper: int | None) -> None:
@@ -258,7 +272,7 @@ class SchemeRates:
         csi_true : StatisticalCSI — true statistics, arrays (..., S, U) (a block (T, S, U) or a snapshot)
         csi_precoder : StatisticalCSI — statistics the precoders are built from: a snapshot (S, U)
             (the last refresh) or arrays of the same shape as ``csi_true``
-        allocation : Allocation — the decision in force, (S, U)
+        allocation : Allocation — the decision in force, (S, U), or with per-step weights (T, S, U)
         ctx : RateContext
 
         Returns
@@ -268,9 +282,10 @@ class SchemeRates:
         lead = _check_inputs(self, csi_true, csi_precoder, allocation, ctx)
         p, n_serving = _weights(self, allocation)
         share = _spot_sharing(allocation, p) if self.family == "spot" else 1
-        active = p.any(axis=1)
+        active = p.any(axis=-1) if p.ndim == 2 else p.any(axis=(0, 2))
         if self.family == "mr":                          # the RSAP times the delay phases (004 eq 8)
-            active[allocation.serving[(allocation.serving >= 0) & (n_serving > 0)]] = True
+            served = n_serving > 0 if n_serving.ndim == 1 else (n_serving > 0).any(axis=0)
+            active[allocation.serving[(allocation.serving >= 0) & served]] = True
         sats = np.flatnonzero(active)
         n_steps = int(np.prod(lead, dtype=np.int64))
         sinr = np.zeros((n_steps, allocation.n_user))
@@ -279,13 +294,14 @@ class SchemeRates:
             snapshot = csi_precoder.beta.ndim == 2
             csi_p = (csi_precoder if snapshot else csi_precoder.flatten_steps()).satellites(sats)
             alloc = _restrict(allocation, sats)
-            p = p[sats]
+            p = p[..., sats, :]
             state = _prepare(self, csi_p, p, alloc, ctx) if snapshot else None
             step = _chunk_steps(ctx, sats.size, allocation.n_user, csi_true.n_ant)
             for start in range(0, n_steps, step):
                 stop = min(start + step, n_steps)
-                part = state if snapshot else _prepare(self, csi_p.steps(slice(start, stop)), p, alloc, ctx)
-                sinr[start:stop] = _run(self, csi_t.steps(slice(start, stop)), part, p, ctx)
+                ps = p[start:stop] if allocation.per_step else p
+                part = state if snapshot else _prepare(self, csi_p.steps(slice(start, stop)), ps, alloc, ctx)
+                sinr[start:stop] = _run(self, csi_t.steps(slice(start, stop)), part, ps, ctx)
         sinr = np.where(n_serving > 0, sinr, 0.0)
         se = spectral_efficiency(sinr) / share
         return RateBlock(sinr=sinr.reshape(lead + (-1,)), se_bps_hz=se.reshape(lead + (-1,)), n_serving=n_serving)
@@ -324,16 +340,30 @@ def _check_inputs(scheme: SchemeRates, csi_true: StatisticalCSI, csi_precoder: S
         raise InputError(f"scheme {scheme.name!r} needs allocation.pilots/n_pilots and ctx.pilot_power_w")
     if scheme.family == "spot" and (alloc.beam is None or ctx.beam_directions is None):
         raise InputError(f"scheme {scheme.name!r} needs allocation.beam and ctx.beam_directions")
+    if alloc.per_step and (len(shape) != 3 or alloc.power.shape[0] != shape[0]):
+        raise InputError(f"per-step power {alloc.power.shape} needs csi_true of shape (T, S, U) with the same T; "
+                         f"got {shape}")
+    if alloc.per_step and not accepts_per_step(scheme.name, ctx):
+        raise InputError(f"scheme {scheme.name!r} builds its precoders from the power weights: per-step power "
+                         "needs a cluster-link scheme with sMRT/sZF (zf_users='all'), CF-mMIMO or UC/FC/NCT-DMIMO")
     if scheme.family == "spot" and alloc.beam.max(initial=-1) >= ctx.beam_directions.shape[0]:
         raise InputError(f"allocation.beam reaches {alloc.beam.max()} but ctx.beam_directions has "
                          f"{ctx.beam_directions.shape[0]} beams")
     return shape[:-2]
 
 
+def accepts_per_step(scheme: str, ctx: RateContext) -> bool:
+    """Whether ``scheme`` can be evaluated with per-step power weights (:attr:`Allocation.per_step`):
+    its precoders and estimators must not depend on the weights."""
+    rates = SCHEME_RATES[scheme]
+    return (rates.family in PER_STEP_FAMILIES and rates.links == "cluster" and rates.precoder != "slnr"
+            and ctx.zf_users == "all")
+
+
 def _weights(scheme: SchemeRates, alloc: Allocation) -> tuple[np.ndarray, np.ndarray]:
     """Power weights p (S, U) in force and the number of serving satellites per user (U,)."""
     if scheme.links == "cluster":
-        p = np.where(alloc.mask, alloc.power, 0.0)
+        p = np.where(alloc.mask, alloc.power, 0.0)       # (S, U), or (T, S, U) per step
         if alloc.pilots is not None and scheme.family in ("imrt", "mr"):
             p = p * (alloc.pilots >= 0)              # no pilot, no estimate, no precoder
     else:
@@ -341,7 +371,7 @@ def _weights(scheme: SchemeRates, alloc: Allocation) -> tuple[np.ndarray, np.nda
         if scheme.family == "spot":
             onehot &= alloc.beam >= 0
         p = np.where(onehot, alloc.power, 0.0)
-    return p, np.count_nonzero(p > 0, axis=0)
+    return p, np.count_nonzero(p > 0, axis=-2)
 
 
 def _restrict(alloc: Allocation, sats: np.ndarray) -> Allocation:
@@ -349,7 +379,8 @@ def _restrict(alloc: Allocation, sats: np.ndarray) -> Allocation:
     new_index = np.full(alloc.n_sat, -1, dtype=np.int64)
     new_index[sats] = np.arange(sats.size)
     serving = np.where(alloc.serving >= 0, new_index[alloc.serving], -1)
-    return Allocation(alloc.power[sats], alloc.mask[sats], serving, alloc.beam, alloc.pilots, alloc.n_pilots)
+    return Allocation(alloc.power[..., sats, :], alloc.mask[..., sats, :], serving, alloc.beam, alloc.pilots,
+                      alloc.n_pilots)
 
 
 def _chunk_steps(ctx: RateContext, n_sat: int, n_user: int, n_ant: int) -> int:

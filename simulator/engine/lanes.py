@@ -8,6 +8,7 @@ satellites currently visible to any user (``vis_sats`` of the replay), remapped 
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -17,7 +18,7 @@ from ..cooperation.schemes import SCHEMES, SchemeDecision, SchemeSpec
 from ..radio.statistical_csi import StatisticalCSI
 from .geometry import to_local
 
-__all__ = ["Lane", "PendingDecision", "remap_rsap_state"]
+__all__ = ["Lane", "PendingDecision", "Segment", "carry_decision", "remap_rsap_state"]
 
 
 @dataclass
@@ -30,6 +31,19 @@ class PendingDecision:
     decision: SchemeDecision
     csi: StatisticalCSI
     trigger: str
+
+
+@dataclass(frozen=True)
+class Segment:
+    """Steps a … b−1 of a chunk, logged under one decision with the RSAP ``rsap`` (catalogue index per
+    user, −1 none) and ``n_serving`` serving satellites per user; evaluated later with its neighbours."""
+
+    a: int
+    b: int
+    decision: SchemeDecision | None
+    sats: np.ndarray
+    rsap: np.ndarray
+    n_serving: np.ndarray
 
 
 @dataclass
@@ -47,6 +61,8 @@ class Lane:
     pending: list[PendingDecision] = field(default_factory=list)
     logged_until_ns: int = 0  # rates are recorded for every step < this instant
     decided_ns: int | None = None  # last (re)clustering decision of this lane
+    #: steps logged but not yet evaluated (Replay._flush); always empty between chunks
+    segments: list[Segment] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.rsap is None:
@@ -88,3 +104,33 @@ def remap_rsap_state(state: RsapState | None, old_sats: np.ndarray, new_sats: np
         kept = pos >= 0
         timers[kept] = state.better_since_s[pos[kept]]
     return RsapState(to_local(rsap, new_sats), timers)
+
+
+def carry_decision(prev: SchemeDecision | None, old_sats: np.ndarray, new_sats: np.ndarray) -> SchemeDecision | None:
+    """The previous decision laid onto a new candidate set, as a warm start for the next one.
+
+    The optimiser's power, ω and allowed links of satellites in both sets are kept; satellites new to
+    the set start with power 0, ω = 1 and "not allowed before" (so :func:`~simulator.cooperation.
+    algorithm1.algorithm1` treats their links as fresh, eq 30); satellites that left are dropped.
+    Returns None when there is no optimiser state to carry (rule-based schemes, no decision yet).
+    """
+    if prev is None or prev.solver is None:
+        return None
+    if np.array_equal(old_sats, new_sats):
+        return prev
+    d = prev.solver
+    pos = to_local(new_sats, old_sats)
+    kept = pos >= 0
+    n_user = d.power.shape[1]
+
+    def rows(a: np.ndarray | None, fill) -> np.ndarray | None:
+        if a is None:
+            return None
+        out = np.full((len(new_sats), n_user), fill, dtype=a.dtype)
+        out[kept] = a[pos[kept]]
+        return out
+
+    solver = dataclasses.replace(d, power=rows(d.power, 0.0), cluster=rows(d.cluster, False),
+                                 omega=rows(d.omega, 1.0), allowed=rows(d.allowed, False))
+    return dataclasses.replace(prev, power=rows(prev.power, 0.0), mask=rows(prev.mask, False),
+                               serving=np.full(n_user, -1, np.int64), solver=solver)

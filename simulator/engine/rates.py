@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..cooperation.evaluate import Allocation, RateContext, evaluate_rates
+from ..cooperation.evaluate import Allocation, RateContext, accepts_per_step, evaluate_rates
 from ..cooperation.schemes import DecideContext, SchemeDecision
 from ..radio.params import RadioParams
 from ..radio.statistical_csi import StatisticalCSI
@@ -26,7 +26,11 @@ PRECODER_MODELS = ("tracked", "snapshot")
 
 
 class RateEvaluator:
-    """Callable ``(scheme, csi_true, csi_refresh, decision) -> (sinr, se_bps_hz)``, each (T, U)."""
+    """Callable ``(scheme, csi_true, csi_refresh, decision) -> (sinr, se_bps_hz)``, each (T, U).
+
+    ``decision.power`` and ``decision.mask`` may be (T, S, U) — the weights in force at each step —
+    for the schemes of :meth:`accepts_per_step`.
+    """
 
     def __init__(self, ctx: DecideContext, params: RadioParams, *, precoders: str = "tracked",
                  beam_directions: np.ndarray | None = None) -> None:
@@ -38,6 +42,10 @@ class RateEvaluator:
             params, pilot_power_w=ctx.pilot_power_w, beam_directions=beam_directions,
             phase_source="true" if self.tracked else "precoder",
         )
+
+    def accepts_per_step(self, scheme: str) -> bool:
+        """Whether decisions of ``scheme`` may carry per-step power and mask (T, S, U)."""
+        return accepts_per_step(scheme, self.ctx)
 
     def __call__(self, scheme: str, csi_true: StatisticalCSI, csi_refresh: StatisticalCSI,
                  d: SchemeDecision) -> tuple[np.ndarray, np.ndarray]:

@@ -16,8 +16,11 @@ Processes of a chunk (DESIGN.md "Event model"):
   (hysteresis, time-to-trigger) is evaluated.
 - **central node** — reclustering on request, debounced by ``min_recluster_interval_s``, plus an
   optional period; decisions take effect ``backhaul_delay_s`` after they are taken.
-- **logging** — rates at every step under the decision in force, evaluated lazily on the true
-  geometry for whole intervals between decision changes (one vectorised call per interval).
+- **logging** — rates at every step under the decision in force, on the true geometry. Each
+  decision change closes a *segment* of steps; consecutive segments on the same satellites, serving
+  satellites, beams and pilots are evaluated together in one vectorised call, with per-step power
+  weights where a local repair changed them (:meth:`Replay._flush`). Sets of serving satellites
+  come every second or two in a large constellation, so most segments are one or two steps long.
 """
 
 from __future__ import annotations
@@ -47,7 +50,7 @@ from .geometry import (
     max_pass_duration_s,
     to_local,
 )
-from .lanes import Lane, PendingDecision, remap_rsap_state
+from .lanes import Lane, PendingDecision, Segment, carry_decision, remap_rsap_state
 from .rates import RateEvaluator
 from .records import RecordsMixin, RowBuffer
 
@@ -145,6 +148,7 @@ class Replay(RecordsMixin):
         env.run(until=t1)
         for lane in self.lanes:
             self._flush(lane, t1)
+            self._evaluate_segments(lane)
         self._write_clusters()
         self._flush_rows()
         if self.s.record_csi:
@@ -315,12 +319,12 @@ class Replay(RecordsMixin):
             background = {}
             first = next((lane for lane in self.lanes if lane.name == BACKGROUND_SCHEME), None)
             if first is not None:
-                prev = first.decision if np.array_equal(first.sats, cand) else None
+                prev = carry_decision(first.decision, first.sats, cand)
                 background[BACKGROUND_SCHEME] = pool.submit(
                     decide, BACKGROUND_SCHEME, csi, self.ctx, to_local(first.rsap, cand), prev, cache)
             for lane in ordered_for_sharing(self.lanes):
                 rsap_local = to_local(lane.rsap, cand)
-                prev = lane.decision if np.array_equal(lane.sats, cand) else None
+                prev = carry_decision(lane.decision, lane.sats, cand)
                 if lane.spec.rsap_mode == "cluster" and lane.name in shared:
                     decision = shared[lane.name]
                 else:
@@ -454,7 +458,7 @@ class Replay(RecordsMixin):
         result = repair(d.power, d.mask, to_local(lane.rsap, lane.sats), up, gain,
                         self._service_time_s(t, lane.sats), k_max=self.ctx.k_max, policy=lane.policy)
         new = SchemeDecision(power=result.power, mask=result.mask, serving=d.serving, beam=d.beam, pilots=d.pilots,
-                             status="repair", reason=_repair_reason(result.reason))
+                             status="repair", reason=_repair_reason(result.reason), solver=d.solver)
         self._flush(lane, t)
         old_mask, old_rsap, old_beam = lane.global_mask(self.n_sat), lane.rsap.copy(), self._global_beam(lane)
         lane.decision = new
@@ -465,39 +469,83 @@ class Replay(RecordsMixin):
 
     # ----------------------------------------------------------------- logging
     def _flush(self, lane: Lane, t_end: int) -> None:
-        """Record rates for every step in [lane.logged_until_ns, t_end) of the current chunk."""
+        """Log the steps in [lane.logged_until_ns, t_end) of the current chunk under the lane's decision.
+
+        The steps become a :class:`Segment`; it is evaluated with the lane's previous segments when
+        the two cannot share one call (:meth:`_joins`), when MAX_GROUP_STEPS are pending, or at the
+        end of the chunk (:meth:`_evaluate_segments`).
+        """
         g = self.geom
         a = np.searchsorted(g.step_ns, lane.logged_until_ns)
         b = np.searchsorted(g.step_ns, t_end)
+        lane.logged_until_ns = max(lane.logged_until_ns, t_end)
         if b <= a:
-            lane.logged_until_ns = max(lane.logged_until_ns, t_end)
             return
+        seg = Segment(int(a), int(b), lane.decision, lane.sats, lane.rsap.copy(), lane.serving_count())
+        if lane.segments and not self._joins(lane, lane.segments[-1], seg):
+            self._evaluate_segments(lane)
+        lane.segments.append(seg)
+        if seg.b - lane.segments[0].a >= MAX_GROUP_STEPS:
+            self._evaluate_segments(lane)
+
+    def _joins(self, lane: Lane, prev: Segment, seg: Segment) -> bool:
+        """Whether ``seg`` can be evaluated in one call with ``prev``: the same satellites, serving
+        satellites, beams and pilots, and either the same weights or a scheme that takes per-step
+        weights (its precoders do not depend on them)."""
+        p, d = prev.decision, seg.decision
+        if p is None or d is None or not len(prev.sats) or not len(seg.sats):
+            return (p is None or not len(prev.sats)) and (d is None or not len(seg.sats))
+        if p is d:
+            return True
+        if not (np.array_equal(prev.sats, seg.sats) and np.array_equal(p.serving, d.serving)
+                and _same(p.beam, d.beam) and _same(p.pilots, d.pilots)):
+            return False
+        return self.evaluator.accepts_per_step(lane.name) or (
+            np.array_equal(p.power, d.power) and np.array_equal(p.mask, d.mask))
+
+    def _evaluate_segments(self, lane: Lane) -> None:
+        """Rates of the lane's pending segments in one call; append their rows."""
+        segs, lane.segments = lane.segments, []
+        if not segs:
+            return
+        g = self.geom
+        a, b = segs[0].a, segs[-1].b
+        counts = np.array([seg.b - seg.a for seg in segs])
         steps = g.step_ns[a:b]
         sinr = np.zeros((b - a, self.n_user))
         se = np.zeros_like(sinr)
-        d = lane.decision
-        if d is not None and len(lane.sats):
-            sinr, se = self._lane_rates(lane, d, a, b)
-        rsap_ids = np.ma.masked_array(np.where(lane.rsap >= 0, self.sat_ids[np.maximum(lane.rsap, 0)], 0),
-                                      mask=lane.rsap < 0)
+        first = segs[0].decision
+        if first is not None and len(segs[0].sats):
+            d = first
+            if any(seg.decision is not first for seg in segs[1:]):
+                power = np.stack([seg.decision.power for seg in segs])
+                mask = np.stack([seg.decision.mask for seg in segs])
+                if (power != power[0]).any() or (mask != mask[0]).any():
+                    d = SchemeDecision(power=np.repeat(power, counts, axis=0), mask=np.repeat(mask, counts, axis=0),
+                                       serving=first.serving, beam=first.beam, pilots=first.pilots)
+            sinr, se = self._lane_rates(lane, d, segs[0].sats, a, b)
+        rsap = np.repeat(np.stack([seg.rsap for seg in segs]), counts, axis=0)
+        n_serving = np.repeat(np.stack([seg.n_serving for seg in segs]), counts, axis=0)
+        rsap_ids = np.ma.masked_array(np.where(rsap >= 0, self.sat_ids[np.maximum(rsap, 0)], 0), mask=rsap < 0)
         self.recorder.append("rates", time=self.epoch + steps[:, None], scheme=lane.name, rsap_policy=lane.policy,
                              user_id=np.arange(self.n_user)[None, :], se_bps_hz=se, sinr_db=lin_to_db(sinr),
-                             n_serving=lane.serving_count()[None, :], rsap_sat=rsap_ids[None, :])
-        lane.logged_until_ns = t_end
+                             n_serving=n_serving, rsap_sat=rsap_ids)
 
-    def _lane_rates(self, lane: Lane, d: SchemeDecision, a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
-        """SINR and SE (b − a, U) of decision ``d`` over the chunk's steps a … b−1.
+    def _lane_rates(self, lane: Lane, d: SchemeDecision, sats: np.ndarray, a: int,
+                    b: int) -> tuple[np.ndarray, np.ndarray]:
+        """SINR and SE (b − a, U) of decision ``d`` on the satellites ``sats`` over the chunk's steps
+        a … b−1 (``d.power`` and ``d.mask`` either (S, U) or per step (b − a, S, U)).
 
         The last few results are remembered by content: both RSAP policies of a scheme whose
         decision does not depend on the policy evaluate the same decision over the same steps.
         """
-        key = (lane.name, a, b, lane.sats.tobytes(), d.power.tobytes(), d.mask.tobytes(), d.serving.tobytes(),
+        key = (lane.name, a, b, sats.tobytes(), d.power.tobytes(), d.mask.tobytes(), d.serving.tobytes(),
                None if d.beam is None else d.beam.tobytes(), None if d.pilots is None else d.pilots.tobytes())
         if key in self._rates_memo:
             return self._rates_memo[key]
         g = self.geom
         steps = g.step_ns[a:b]
-        cols = g.columns_of(lane.sats)
+        cols = g.columns_of(sats)
         ok = cols >= 0
         # The precoder snapshot of each step is the CSI of the last refresh at or before it.
         period = self.s.csi_period_ns
@@ -506,11 +554,11 @@ class Replay(RecordsMixin):
         idx = np.arange(r0, b)
         # Lanes flushed at the same event share the steps and, after a common reclustering, the
         # satellites: their CSI block is computed once (two entries: blocks can be large).
-        block_key = (r0, b, lane.sats[ok].tobytes())
+        block_key = (r0, b, sats[ok].tobytes())
         block = self._block_memo.get(block_key)
         if block is None:
             block = self._csi(g.sat_pos_m[idx][:, cols[ok]], g.sat_vel_m_s[idx][:, cols[ok]], g.user_pos_m[idx],
-                              g.user_vel_m_s[idx], lane.sats[ok])
+                              g.user_vel_m_s[idx], sats[ok])
             if len(self._block_memo) >= 2:
                 self._block_memo.pop(next(iter(self._block_memo)))
             self._block_memo[block_key] = block
@@ -522,6 +570,9 @@ class Replay(RecordsMixin):
         self._rates_memo[key] = result
         return result
 
+#: Pending steps of a lane evaluated at the latest in one call (bounds the CSI block's memory).
+MAX_GROUP_STEPS = 120
+
 #: Decided on a second thread during a reclustering (the slowest decision: Algorithm 1 with sMRT).
 BACKGROUND_SCHEME = "cf-mntn-smrt"
 
@@ -532,6 +583,10 @@ def ordered_for_sharing(lanes: list[Lane]) -> list[Lane]:
     its Algorithm-1 run. The order is fixed, so the tables are the same run to run."""
     last = {BACKGROUND_SCHEME: 1, "alg1-uniform": 2}
     return sorted(lanes, key=lambda lane: last.get(lane.name, 0))
+
+
+def _same(x: np.ndarray | None, y: np.ndarray | None) -> bool:
+    return (x is None and y is None) or (x is not None and y is not None and np.array_equal(x, y))
 
 
 def _repair_reason(reasons: np.ndarray) -> str:
@@ -547,7 +602,7 @@ def _restrict(d: SchemeDecision, keep: np.ndarray) -> SchemeDecision:
     remap = np.full(keep.shape[0], -1, np.int64)
     remap[old] = np.arange(old.size)
     serving = np.where(d.serving >= 0, remap[np.maximum(d.serving, 0)], -1)
-    return SchemeDecision(power=d.power[keep], mask=d.mask[keep], serving=serving, beam=d.beam, pilots=d.pilots,
+    return SchemeDecision(power=d.power[..., keep, :], mask=d.mask[..., keep, :], serving=serving, beam=d.beam, pilots=d.pilots,
                           status=d.status, reason=d.reason)
 
 
