@@ -9,8 +9,8 @@ Table layouts: :mod:`simulator.engine.schemas` and docs/outputs.md.
 The small tables (handovers, clusters, decisions, events) get thousands of few-row appends per
 simulated hour; each :meth:`Recorder.append` validates and converts its columns, which costs more
 than the rows. Their rows are therefore collected in a :class:`RowBuffer` and handed to the
-recorder in one append per table when the chunk ends (:meth:`RecordsMixin._flush_rows`), in the
-order they were produced.
+recorder when the chunk ends (:meth:`RecordsMixin._flush_rows`): one append per table and lane,
+rows in the order they were produced.
 """
 
 from __future__ import annotations
@@ -26,45 +26,52 @@ __all__ = ["RecordsMixin", "RowBuffer"]
 
 
 class RowBuffer:
-    """Rows of one table, collected as 1-D column arrays and appended to the recorder in one call.
+    """Rows of one table, collected cheaply and appended to the recorder once per chunk.
 
-    ``add(**columns)`` takes what :meth:`Recorder.append` takes (scalars and arrays that broadcast,
-    ``numpy.ma.MaskedArray`` for nullable columns); ``drain(recorder, table)`` appends everything
-    collected, in order, and empties the buffer.
+    ``add(**columns)`` takes scalars and 1-D arrays of one length (``numpy.ma.MaskedArray`` for
+    nullable columns). Rows are grouped by their scalar string labels (scheme, policy, trigger):
+    ``drain(recorder, table)`` makes one :meth:`Recorder.append` per group, with the labels as
+    scalars (no per-row string encoding), rows in the order they were added within each group.
     """
 
     def __init__(self) -> None:
-        self._parts: list[dict] = []
+        self._groups: dict[tuple, list[tuple[int, dict]]] = {}
 
     def __len__(self) -> int:
-        return len(self._parts)
+        return sum(len(parts) for parts in self._groups.values())
 
     def add(self, **columns) -> None:
-        shape = np.broadcast_shapes(*(np.shape(v) for v in columns.values()))
-        n = int(np.prod(shape))
+        n, key = None, []
+        for name, value in columns.items():
+            if isinstance(value, str):
+                key.append((name, value))
+            elif np.ndim(value):
+                if np.ndim(value) != 1 or (n is not None and len(value) != n):
+                    shapes = {k: np.shape(v) for k, v in columns.items()}
+                    raise ValueError(f"RowBuffer.add takes scalars and 1-D arrays of one length, got {shapes}")
+                n = len(value)
         if n == 0:
             return
-        part = {}
-        for name, value in columns.items():
-            mask = np.ma.getmaskarray(value) if isinstance(value, np.ma.MaskedArray) else None
-            data = np.asarray(value.data if mask is not None else value)
-            part[name] = (np.broadcast_to(data, shape).reshape(n),
-                          None if mask is None else np.broadcast_to(mask, shape).reshape(n))
-        self._parts.append(part)
+        self._groups.setdefault(tuple(key), []).append((1 if n is None else n, columns))
 
     def drain(self, recorder, table: str) -> None:
-        if not self._parts:
-            return
-        columns = {}
-        for name in self._parts[0]:
-            data = np.concatenate([p[name][0] for p in self._parts])
-            if any(p[name][1] is not None for p in self._parts):
-                mask = np.concatenate([np.zeros(p[name][0].shape, bool) if p[name][1] is None else p[name][1]
-                                       for p in self._parts])
-                data = np.ma.masked_array(data, mask=mask)
-            columns[name] = data
-        self._parts = []
-        recorder.append(table, **columns)
+        groups, self._groups = self._groups, {}
+        for key, parts in groups.items():
+            labels = dict(key)
+            counts = np.array([n for n, _ in parts])
+            columns = {}
+            for name in parts[0][1]:
+                if name in labels:
+                    columns[name] = labels[name]
+                    continue
+                values = [c[name] for _, c in parts]
+                if all(np.ndim(v) == 0 for v in values):
+                    columns[name] = np.repeat(np.asarray(values), counts)
+                    continue
+                values = [np.full(n, v) if np.ndim(v) == 0 else v for (n, _), v in zip(parts, values)]
+                masked = any(isinstance(v, np.ma.MaskedArray) for v in values)
+                columns[name] = np.ma.concatenate(values) if masked else np.concatenate(values)
+            recorder.append(table, **columns)
 
 
 class RecordsMixin:

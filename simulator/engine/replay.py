@@ -428,7 +428,8 @@ class Replay(RecordsMixin):
         if csi is None:
             self._schedule(lane, t, cand, None, None, trigger)
             return
-        decision = decide(lane.name, csi, self.ctx, to_local(lane.rsap, cand), None)
+        decision = decide(lane.name, csi, self.ctx, to_local(lane.rsap, cand),
+                          carry_decision(lane.decision, lane.sats, cand))
         self._record_decision(t, lane.name, trigger, decision)
         self._schedule(lane, t, cand, decision, csi, trigger)
 
@@ -523,7 +524,7 @@ class Replay(RecordsMixin):
                 if (power != power[0]).any() or (mask != mask[0]).any():
                     d = SchemeDecision(power=np.repeat(power, counts, axis=0), mask=np.repeat(mask, counts, axis=0),
                                        serving=first.serving, beam=first.beam, pilots=first.pilots)
-            sinr, se = self._lane_rates(lane, d, segs[0].sats, a, b)
+            sinr, se = self._lane_rates(lane.name, d, segs[0].sats, a, b)
         rsap = np.repeat(np.stack([seg.rsap for seg in segs]), counts, axis=0)
         n_serving = np.repeat(np.stack([seg.n_serving for seg in segs]), counts, axis=0)
         rsap_ids = np.ma.masked_array(np.where(rsap >= 0, self.sat_ids[np.maximum(rsap, 0)], 0), mask=rsap < 0)
@@ -531,7 +532,7 @@ class Replay(RecordsMixin):
                              user_id=np.arange(self.n_user)[None, :], se_bps_hz=se, sinr_db=lin_to_db(sinr),
                              n_serving=n_serving, rsap_sat=rsap_ids)
 
-    def _lane_rates(self, lane: Lane, d: SchemeDecision, sats: np.ndarray, a: int,
+    def _lane_rates(self, scheme: str, d: SchemeDecision, sats: np.ndarray, a: int,
                     b: int) -> tuple[np.ndarray, np.ndarray]:
         """SINR and SE (b − a, U) of decision ``d`` on the satellites ``sats`` over the chunk's steps
         a … b−1 (``d.power`` and ``d.mask`` either (S, U) or per step (b − a, S, U)).
@@ -539,7 +540,7 @@ class Replay(RecordsMixin):
         The last few results are remembered by content: both RSAP policies of a scheme whose
         decision does not depend on the policy evaluate the same decision over the same steps.
         """
-        key = (lane.name, a, b, sats.tobytes(), d.power.tobytes(), d.mask.tobytes(), d.serving.tobytes(),
+        key = (scheme, a, b, sats.tobytes(), d.power.tobytes(), d.mask.tobytes(), d.serving.tobytes(),
                None if d.beam is None else d.beam.tobytes(), None if d.pilots is None else d.pilots.tobytes())
         if key in self._rates_memo:
             return self._rates_memo[key]
@@ -564,7 +565,7 @@ class Replay(RecordsMixin):
             self._block_memo[block_key] = block
         true = block.steps(slice(a - r0, b - r0))
         prec = block.steps(np.searchsorted(g.step_ns[idx], refresh))
-        result = self.evaluator(lane.name, true, prec, _restrict(d, ok))
+        result = self.evaluator(scheme, true, prec, _restrict(d, ok))
         if len(self._rates_memo) >= 4:
             self._rates_memo.pop(next(iter(self._rates_memo)))
         self._rates_memo[key] = result
