@@ -12,6 +12,7 @@ from simulator.engine import replay as replay_module
 from simulator.engine.recorder import read_table
 from simulator.engine.run import run_scenario
 from simulator.engine.schemas import schema
+from simulator.errors import InputError
 from simulator.engine.inputs import build_catalog, build_users
 from simulator.orbits.passes import find_passes
 from simulator.scenario import parse_scenario
@@ -169,6 +170,17 @@ def test_resume_after_an_interrupt_gives_identical_output(run, scenario, tmp_pat
         pd.testing.assert_frame_equal(_sorted(df), _sorted(resumed[table]), obj=table)
 
 
+def test_rates_in_a_worker_process_equal_rates_in_the_replay(run, scenario, tmp_path):
+    """rate_workers=1 (one spawned worker) and 0 (in process) write the same tables."""
+    worker = _frames(run_scenario(scenario, output_dir=tmp_path / "worker", rate_workers=1))
+    local = _frames(run_scenario(scenario, output_dir=tmp_path / "local", rate_workers=0))
+    for table, df in worker.items():
+        pd.testing.assert_frame_equal(_sorted(df), _sorted(local[table]), obj=table)
+    with pytest.raises(InputError, match="rate_workers"):
+        run_scenario(scenario, output_dir=tmp_path / "bad", rate_workers=2)
+    assert not (tmp_path / "bad").exists()
+
+
 def test_grouped_rate_evaluation_equals_one_call_per_segment(run, scenario, tmp_path, monkeypatch):
     """Segments evaluated together (per-step weights after repairs) give the rows of evaluating each
     segment on its own (MAX_GROUP_STEPS = 1), to rounding; the grouped run did use per-step weights."""
@@ -182,12 +194,12 @@ def test_grouped_rate_evaluation_equals_one_call_per_segment(run, scenario, tmp_
         seen["per_step"] += d.power.ndim == 3
         return original(self, scheme, csi_true, csi_refresh, d)
 
-    monkeypatch.setattr(RateEvaluator, "__call__", counting)
-    grouped = _frames(run_scenario(scenario, output_dir=tmp_path / "grouped"))
+    monkeypatch.setattr(RateEvaluator, "__call__", counting)  # counted in this process: rate_workers=0
+    grouped = _frames(run_scenario(scenario, output_dir=tmp_path / "grouped", rate_workers=0))
     calls_grouped, per_step = seen["calls"], seen["per_step"]
     monkeypatch.setattr(replay_module, "MAX_GROUP_STEPS", 1)
     seen["calls"] = 0
-    alone = _frames(run_scenario(scenario, output_dir=tmp_path / "alone"))
+    alone = _frames(run_scenario(scenario, output_dir=tmp_path / "alone", rate_workers=0))
     assert per_step > 0 and calls_grouped < seen["calls"]
     for table, df in grouped.items():
         a, b = _sorted(df), _sorted(alone[table])

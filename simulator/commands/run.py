@@ -16,6 +16,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", metavar="DIR", help="run directory (default: the scenario's output.directory)")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run from its last complete chunk")
     p.add_argument("--overwrite", action="store_true", help="replace an existing run directory")
+    p.add_argument("--rate-workers", type=int, choices=(0, 1), metavar="{0,1}",
+                   help="1: evaluate the logged rates in a worker process beside the event loop; 0: in this "
+                        "process (same output). Default: 1 on a machine with two or more cores")
     p.add_argument("--max-chunks", type=int, metavar="N", help=argparse.SUPPRESS)
     p.set_defaults(func=_run)
 
@@ -30,7 +33,8 @@ def _run(args: argparse.Namespace) -> int:
     reporter = _Reporter(scenario.time.duration_s)
     with reporter:
         run_dir = run_scenario(scenario, output_dir=args.output, resume=args.resume, overwrite=args.overwrite,
-                               progress=reporter.update, max_chunks=args.max_chunks)
+                               progress=reporter.update, max_chunks=args.max_chunks,
+                               rate_workers=args.rate_workers)
     print(f"run directory: {run_dir}")
     _print_summary(summarise_run(run_dir))
     return 0

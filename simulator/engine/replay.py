@@ -38,7 +38,7 @@ from ..cooperation.rsap import rsap_step
 from ..cooperation.schemes import DecideContext, SchemeDecision, decide
 from ..orbits.catalog import Catalog
 from ..orbits.propagate import builtin_timescale, propagate_ecef
-from ..radio.csi import LinkDraws, compute_statistical_csi, draw_link_variates
+from ..radio.csi import LinkDraws, draw_link_variates
 from ..radio.params import RadioParams
 from ..timebase import ns_since_epoch_to_jd
 from ..units import lin_to_db
@@ -52,6 +52,7 @@ from .geometry import (
 )
 from .lanes import Lane, PendingDecision, Segment, carry_decision, remap_rsap_state
 from .rates import RateEvaluator
+from .blockrates import BlockRates, rate_backend
 from .records import RecordsMixin, RowBuffer
 
 __all__ = ["ReplaySettings", "Replay"]
@@ -82,7 +83,7 @@ class Replay(RecordsMixin):
     def __init__(self, settings: ReplaySettings, catalog: Catalog, user_positions: Callable, n_user: int,
                  static_users: bool, params: RadioParams, ctx: DecideContext, evaluator: RateEvaluator,
                  schemes: list[str], policies: list[str], seed: int, epoch_utc_ns: int, recorder,
-                 beam_target_m: np.ndarray | None = None) -> None:
+                 beam_target_m: np.ndarray | None = None, rate_workers: int = 0) -> None:
         self.s = settings
         self.catalog = catalog
         self.sat_ids = np.asarray(catalog.sat_ids, dtype=np.int64)
@@ -99,6 +100,10 @@ class Replay(RecordsMixin):
         self.ts = builtin_timescale()
         # Common random numbers: one draw per (satellite, user) link for the whole run.
         self.draws: LinkDraws = draw_link_variates(np.random.default_rng(seed), (self.n_sat, n_user))
+        self.block = BlockRates(evaluator, params, self.draws, settings.min_elevation_deg, beam_target_m,
+                                static_users, settings.csi_period_ns)
+        self.rates = rate_backend(self.block, rate_workers)  # close() when the run ends
+        self._rates_out: list = []  # (future, columns) of the chunk's rates rows, in order
         self.lookahead_s = max_pass_duration_s(catalog, settings.min_elevation_deg) if len(catalog) else 0.0
         self.lanes = [Lane(name, policy, n_user) for name in schemes for policy in policies]
         # Central-node state (checkpointed with the lanes).
@@ -110,8 +115,6 @@ class Replay(RecordsMixin):
         self.geom: ChunkGeometry | None = None
         self._wake: simpy.Event | None = None
         self._memo: dict = {}  # per-instant values shared by all lanes; cleared when time moves on
-        self._rates_memo: dict = {}  # the last few lane evaluations, by decision content
-        self._block_memo: dict = {}  # the last CSI blocks of _lane_rates, by (steps, satellites)
         self._pending_clusters: dict = {}  # (scheme, policy) -> the last serving-link snapshot, not yet written
         self._rows = {table: RowBuffer() for table in ("events", "decisions", "handovers", "clusters")}
 
@@ -126,17 +129,22 @@ class Replay(RecordsMixin):
         for key, value in state.items():
             setattr(self, key, value)
 
+    def close(self) -> None:
+        """Stop the rate worker, if any (call when the run ends, however it ends)."""
+        self.rates.close()
+
     # ----------------------------------------------------------------- chunk driver
     def run_chunk(self, t0: int) -> None:
         """Replay [t0, min(t0 + chunk, duration)) and append its rows to the recorder."""
         t1 = min(t0 + self.s.chunk_ns, self.s.duration_ns)
         self._memo = {}
         self._rows = {table: RowBuffer() for table in self._rows}  # rows of an interrupted chunk are not kept
-        self._rates_memo = {}
-        self._block_memo = {}
-        self.geom = chunk_geometry(self.catalog, self.epoch, t0, t1, self.s.step_ns, self.user_positions,
-                                   self.s.min_elevation_deg, lookahead_s=self.lookahead_s,
-                                   static_users=self.static_users, timescale=self.ts)
+        self.geom = g = chunk_geometry(self.catalog, self.epoch, t0, t1, self.s.step_ns, self.user_positions,
+                                       self.s.min_elevation_deg, lookahead_s=self.lookahead_s,
+                                       static_users=self.static_users, timescale=self.ts)
+        self._rates_out = []
+        self.rates.start_chunk(dict(step_ns=g.step_ns, sat_index=g.sat_index, sat_pos_m=g.sat_pos_m,
+                                    sat_vel_m_s=g.sat_vel_m_s, user_pos_m=g.user_pos_m, user_vel_m_s=g.user_vel_m_s))
         env = simpy.Environment(initial_time=t0)
         self._wake = env.event()
         if t0 == 0:
@@ -149,6 +157,7 @@ class Replay(RecordsMixin):
         for lane in self.lanes:
             self._flush(lane, t1)
             self._evaluate_segments(lane)
+        self._write_rates()
         self._write_clusters()
         self._flush_rows()
         if self.s.record_csi:
@@ -274,11 +283,7 @@ class Replay(RecordsMixin):
         return self._csi(eph.positions_m[0], eph.velocities_m_s[0], upos[0], uvel[0], sats)
 
     def _csi(self, spos, svel, upos, uvel, sats):
-        d = self.draws
-        draws = LinkDraws(d.kappa_uniform[sats], d.kappa_normal[sats], d.shadow_normal[sats], d.los_uniform[sats])
-        return compute_statistical_csi(spos, svel, upos, None if self.static_users else uvel, params=self.params,
-                                       link_draws=draws, min_elevation_deg=self.s.min_elevation_deg,
-                                       beam_target_m=self.beam_target)
+        return self.block.csi(spos, svel, upos, uvel, sats)
 
     # ----------------------------------------------------------------- decisions
     def _candidates(self, t: int):
@@ -505,7 +510,8 @@ class Replay(RecordsMixin):
             np.array_equal(p.power, d.power) and np.array_equal(p.mask, d.mask))
 
     def _evaluate_segments(self, lane: Lane) -> None:
-        """Rates of the lane's pending segments in one call; append their rows."""
+        """Rates of the lane's pending segments in one call (handed to the rate backend; the rows are
+        appended in this order at the end of the chunk, :meth:`_write_rates`)."""
         segs, lane.segments = lane.segments, []
         if not segs:
             return
@@ -513,8 +519,6 @@ class Replay(RecordsMixin):
         a, b = segs[0].a, segs[-1].b
         counts = np.array([seg.b - seg.a for seg in segs])
         steps = g.step_ns[a:b]
-        sinr = np.zeros((b - a, self.n_user))
-        se = np.zeros_like(sinr)
         first = segs[0].decision
         if first is not None and len(segs[0].sats):
             d = first
@@ -524,52 +528,25 @@ class Replay(RecordsMixin):
                 if (power != power[0]).any() or (mask != mask[0]).any():
                     d = SchemeDecision(power=np.repeat(power, counts, axis=0), mask=np.repeat(mask, counts, axis=0),
                                        serving=first.serving, beam=first.beam, pilots=first.pilots)
-            sinr, se = self._lane_rates(lane.name, d, segs[0].sats, a, b)
+            rates = self.rates.submit(lane.name, d, segs[0].sats, a, b)
+        else:
+            rates = None
         rsap = np.repeat(np.stack([seg.rsap for seg in segs]), counts, axis=0)
         n_serving = np.repeat(np.stack([seg.n_serving for seg in segs]), counts, axis=0)
         rsap_ids = np.ma.masked_array(np.where(rsap >= 0, self.sat_ids[np.maximum(rsap, 0)], 0), mask=rsap < 0)
-        self.recorder.append("rates", time=self.epoch + steps[:, None], scheme=lane.name, rsap_policy=lane.policy,
-                             user_id=np.arange(self.n_user)[None, :], se_bps_hz=se, sinr_db=lin_to_db(sinr),
-                             n_serving=n_serving, rsap_sat=rsap_ids)
+        self._rates_out.append((rates, dict(time=self.epoch + steps[:, None], scheme=lane.name,
+                                            rsap_policy=lane.policy, user_id=np.arange(self.n_user)[None, :],
+                                            n_serving=n_serving, rsap_sat=rsap_ids)))
 
-    def _lane_rates(self, scheme: str, d: SchemeDecision, sats: np.ndarray, a: int,
-                    b: int) -> tuple[np.ndarray, np.ndarray]:
-        """SINR and SE (b − a, U) of decision ``d`` on the satellites ``sats`` over the chunk's steps
-        a … b−1 (``d.power`` and ``d.mask`` either (S, U) or per step (b − a, S, U)).
-
-        The last few results are remembered by content: both RSAP policies of a scheme whose
-        decision does not depend on the policy evaluate the same decision over the same steps.
-        """
-        key = (scheme, a, b, sats.tobytes(), d.power.tobytes(), d.mask.tobytes(), d.serving.tobytes(),
-               None if d.beam is None else d.beam.tobytes(), None if d.pilots is None else d.pilots.tobytes())
-        if key in self._rates_memo:
-            return self._rates_memo[key]
-        g = self.geom
-        steps = g.step_ns[a:b]
-        cols = g.columns_of(sats)
-        ok = cols >= 0
-        # The precoder snapshot of each step is the CSI of the last refresh at or before it.
-        period = self.s.csi_period_ns
-        refresh = (steps // period) * period
-        r0 = np.searchsorted(g.step_ns, refresh[0])
-        idx = np.arange(r0, b)
-        # Lanes flushed at the same event share the steps and, after a common reclustering, the
-        # satellites: their CSI block is computed once (two entries: blocks can be large).
-        block_key = (r0, b, sats[ok].tobytes())
-        block = self._block_memo.get(block_key)
-        if block is None:
-            block = self._csi(g.sat_pos_m[idx][:, cols[ok]], g.sat_vel_m_s[idx][:, cols[ok]], g.user_pos_m[idx],
-                              g.user_vel_m_s[idx], sats[ok])
-            if len(self._block_memo) >= 2:
-                self._block_memo.pop(next(iter(self._block_memo)))
-            self._block_memo[block_key] = block
-        true = block.steps(slice(a - r0, b - r0))
-        prec = block.steps(np.searchsorted(g.step_ns[idx], refresh))
-        result = self.evaluator(scheme, true, prec, _restrict(d, ok))
-        if len(self._rates_memo) >= 4:
-            self._rates_memo.pop(next(iter(self._rates_memo)))
-        self._rates_memo[key] = result
-        return result
+    def _write_rates(self) -> None:
+        """Append the chunk's rates rows, in the order their segments were closed."""
+        out, self._rates_out = self._rates_out, []
+        for rates, columns in out:
+            if rates is None:
+                sinr = se = np.zeros(columns["n_serving"].shape)
+            else:
+                sinr, se = rates.result()
+            self.recorder.append("rates", se_bps_hz=se, sinr_db=lin_to_db(sinr), **columns)
 
 #: Pending steps of a lane evaluated at the latest in one call (bounds the CSI block's memory).
 MAX_GROUP_STEPS = 120
@@ -593,18 +570,6 @@ def _same(x: np.ndarray | None, y: np.ndarray | None) -> bool:
 def _repair_reason(reasons: np.ndarray) -> str:
     """The distinct per-user reasons of a repair other than ``ok`` (e.g. "links_dropped, rescued")."""
     return ", ".join(sorted(set(reasons.tolist()) - {"ok"}))
-
-
-def _restrict(d: SchemeDecision, keep: np.ndarray) -> SchemeDecision:
-    """The decision on the satellites ``keep`` only (satellites missing from the chunk carry no power)."""
-    if keep.all():
-        return d
-    old = np.flatnonzero(keep)
-    remap = np.full(keep.shape[0], -1, np.int64)
-    remap[old] = np.arange(old.size)
-    serving = np.where(d.serving >= 0, remap[np.maximum(d.serving, 0)], -1)
-    return SchemeDecision(power=d.power[..., keep, :], mask=d.mask[..., keep, :], serving=serving, beam=d.beam, pilots=d.pilots,
-                          status=d.status, reason=d.reason)
 
 
 def _drop_links(d: SchemeDecision, up: np.ndarray) -> SchemeDecision:

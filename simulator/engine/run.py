@@ -9,6 +9,7 @@ produces the same rows as an uninterrupted run.
 from __future__ import annotations
 
 import math
+import os
 import pickle
 import time
 from collections.abc import Callable
@@ -21,7 +22,7 @@ import pandas as pd
 from ..constants import NS_PER_S, WGS84_A
 from ..cooperation.schemes import DecideContext
 from ..cooperation.spotbeam import beam_weights, hex_beam_grid, max_off_nadir_rad
-from ..errors import ScenarioError
+from ..errors import InputError, ScenarioError
 from ..scenario import Scenario
 from ..timebase import to_utc_ns
 from .geometry import semi_major_axis_m
@@ -76,8 +77,12 @@ def settings_from(scenario: Scenario) -> ReplaySettings:
     )
 
 
-def build_replay(scenario: Scenario, recorder) -> tuple[Replay, int]:
-    """The replay of ``scenario`` writing to ``recorder``; returns it and the epoch (ns since 1970 UTC)."""
+def build_replay(scenario: Scenario, recorder, rate_workers: int = 0) -> tuple[Replay, int]:
+    """The replay of ``scenario`` writing to ``recorder``; returns it and the epoch (ns since 1970 UTC).
+
+    ``rate_workers``: 0 evaluates rates in this process, 1 in one worker process
+    (:mod:`simulator.engine.blockrates`); call ``replay.close()`` when done.
+    """
     catalog = build_catalog(scenario)
     users = build_users(scenario)
     params = radio_params(scenario)
@@ -102,14 +107,17 @@ def build_replay(scenario: Scenario, recorder) -> tuple[Replay, int]:
 
     replay = Replay(settings, catalog, user_states, users.n_user, not users.moving, params, ctx,
                     evaluator, list(scenario.schemes.names), list(scenario.schemes.rsap_policies), scenario.seed,
-                    epoch, recorder, beam_target_m=target)
+                    epoch, recorder, beam_target_m=target, rate_workers=rate_workers)
     return replay, epoch
 
 
 def run_scenario(scenario: Scenario, *, output_dir: str | Path | None = None, resume: bool = False,
                  overwrite: bool = False, progress: Callable[[RunProgress], None] | None = None,
-                 max_chunks: int | None = None) -> Path:
+                 max_chunks: int | None = None, rate_workers: int | None = None) -> Path:
     """Replay ``scenario`` into its run directory; returns the directory.
+
+    ``rate_workers``: 1 evaluates the logged rates in a worker process beside the event loop, 0 in
+    this process; the output is the same. Default (None): 1 on a machine with two or more cores.
 
     ``max_chunks`` stops after that many chunks in this call (the run stays resumable), for tests
     and for splitting long runs. Ctrl-C leaves every completed chunk readable (status
@@ -117,9 +125,14 @@ def run_scenario(scenario: Scenario, *, output_dir: str | Path | None = None, re
     """
     run_dir = Path(output_dir) if output_dir is not None else Path(scenario.output.directory)
     settings = settings_from(scenario)
+    if rate_workers is None:
+        rate_workers = 1 if (os.cpu_count() or 1) >= 2 else 0
+    if rate_workers not in (0, 1):
+        raise InputError(f"rate_workers={rate_workers!r}: 0 (rates in this process) or 1 (one worker process)")
     recorder, first = open_run(run_dir, scenario, resume=resume, overwrite=overwrite)
+    replay = None
     try:
-        replay, epoch = build_replay(scenario, recorder)
+        replay, epoch = build_replay(scenario, recorder, rate_workers)
         n_chunks = -(-settings.duration_ns // settings.chunk_ns)
         if first > 0:
             with open(_checkpoint(run_dir, first - 1), "rb") as fh:
@@ -148,6 +161,9 @@ def run_scenario(scenario: Scenario, *, output_dir: str | Path | None = None, re
         if not recorder.finished:
             recorder.finish("failed", f"{type(exc).__name__}: {exc}")
         raise
+    finally:
+        if replay is not None:
+            replay.close()
     return run_dir
 
 

@@ -272,7 +272,8 @@ def uc_dmimo_coverage(params: dict, seed: int) -> pd.DataFrame:
     start_utc = str(format_iso8601_ms(start_ns))
     scenario = parse_scenario(coverage_scenario_toml(p, seed, start_utc), source="<uc-dmimo-coverage>")
     with tempfile.TemporaryDirectory(prefix="leosim-coverage-") as tmp:
-        return coverage_rows(run_scenario(scenario, output_dir=Path(tmp) / "run"))
+        # rate_workers=0: a sweep task may run in a daemonic worker, which cannot start processes
+        return coverage_rows(run_scenario(scenario, output_dir=Path(tmp) / "run", rate_workers=0))
 
 
 uc_dmimo_drop.defaults = DROP_DEFAULTS
