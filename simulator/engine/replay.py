@@ -276,7 +276,16 @@ class Replay(RecordsMixin):
             self.vis_sats = new
 
     def _csi_at(self, t: int, sats: np.ndarray):
-        """Statistical CSI (len(sats), U) at the exact instant ``t`` (propagated for it)."""
+        """Statistical CSI (len(sats), U) at the exact instant ``t`` (propagated for it); remembered for
+        the current instant (the lanes re-deciding at one set event all ask for it)."""
+        if self._memo.get("t") != t:
+            self._memo = {"t": t}
+        key = ("csi", sats.tobytes())
+        if key not in self._memo:
+            self._memo[key] = self._csi_at_uncached(t, sats)
+        return self._memo[key]
+
+    def _csi_at_uncached(self, t: int, sats: np.ndarray):
         jd, fr = ns_since_epoch_to_jd(self.epoch, np.array([t], dtype=np.int64))
         eph = propagate_ecef(self.catalog.subset(sats), jd, fr, timescale=self.ts, warn=False)
         upos, uvel = self.user_positions(np.array([t / NS_PER_S]))
