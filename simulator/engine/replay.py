@@ -104,6 +104,7 @@ class Replay(RecordsMixin):
                                 static_users, settings.csi_period_ns)
         self.rates = rate_backend(self.block, rate_workers)  # close() when the run ends
         self._rates_out: list = []  # (future, columns) of the chunk's rates rows, in order
+        self._decide_pool = ThreadPoolExecutor(max_workers=DECISION_THREADS, thread_name_prefix="leosim-decide")
         self.lookahead_s = max_pass_duration_s(catalog, settings.min_elevation_deg) if len(catalog) else 0.0
         self.lanes = [Lane(name, policy, n_user) for name in schemes for policy in policies]
         # Central-node state (checkpointed with the lanes).
@@ -130,8 +131,9 @@ class Replay(RecordsMixin):
             setattr(self, key, value)
 
     def close(self) -> None:
-        """Stop the rate worker, if any (call when the run ends, however it ends)."""
+        """Stop the rate worker, if any, and the decision threads (call when the run ends, however)."""
         self.rates.close()
+        self._decide_pool.shutdown(wait=True, cancel_futures=True)
 
     # ----------------------------------------------------------------- chunk driver
     def run_chunk(self, t0: int) -> None:
@@ -324,31 +326,30 @@ class Replay(RecordsMixin):
             for lane in self.lanes:
                 self._schedule(lane, t, cand, None, None, trigger)
             return
-        shared: dict[str, SchemeDecision] = {}
+        # Decisions are pure functions of the snapshot and the lane's own state, so every decision of
+        # the reclustering runs at once on the decision threads (Clarabel and numpy's linear algebra
+        # release the GIL); they are recorded and applied in a fixed order, so the tables are the same
+        # as in sequence. Cluster-mode schemes decide once for both policies; alg1-uniform reuses
+        # cf-mntn-smrt's Algorithm-1 run, so it is decided after it, here.
         cache: dict = {}
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            # Algorithm 1 for cf-mntn-smrt, the longest decision, runs on a second thread (Clarabel
-            # releases the GIL) while the other schemes decide here; it is pure, so the result is
-            # the same as in sequence, and lanes are applied in a fixed order.
-            background = {}
-            first = next((lane for lane in self.lanes if lane.name == BACKGROUND_SCHEME), None)
-            if first is not None:
-                prev = carry_decision(first.decision, first.sats, cand)
-                background[BACKGROUND_SCHEME] = pool.submit(
-                    decide, BACKGROUND_SCHEME, csi, self.ctx, to_local(first.rsap, cand), prev, cache)
-            for lane in ordered_for_sharing(self.lanes):
-                rsap_local = to_local(lane.rsap, cand)
-                prev = carry_decision(lane.decision, lane.sats, cand)
-                if lane.spec.rsap_mode == "cluster" and lane.name in shared:
-                    decision = shared[lane.name]
+        lanes = ordered_for_sharing(self.lanes)
+        jobs: dict = {}
+        for lane in lanes:
+            key = _decision_key(lane)
+            if key not in jobs and lane.name != REUSES_ALGORITHM1:
+                jobs[key] = self._decide_pool.submit(decide, lane.name, csi, self.ctx, to_local(lane.rsap, cand),
+                                                     carry_decision(lane.decision, lane.sats, cand), cache)
+        decided: dict = {}
+        for lane in lanes:
+            key = _decision_key(lane)
+            if key not in decided:
+                if key in jobs:
+                    decided[key] = jobs[key].result()
                 else:
-                    if lane.name in background:
-                        decision = background.pop(lane.name).result()
-                    else:
-                        decision = decide(lane.name, csi, self.ctx, rsap_local, prev, cache)
-                    self._record_decision(t, lane.name, trigger, decision)
-                    shared[lane.name] = decision
-                self._schedule(lane, t, cand, decision, csi, trigger)
+                    decided[key] = decide(lane.name, csi, self.ctx, to_local(lane.rsap, cand),
+                                          carry_decision(lane.decision, lane.sats, cand), cache)
+                self._record_decision(t, lane.name, trigger, decided[key])
+            self._schedule(lane, t, cand, decided[key], csi, trigger)
 
     def _schedule(self, lane: Lane, t: int, sats, decision, csi, trigger: str) -> None:
         if self.s.backhaul_delay_ns == 0:
@@ -560,16 +561,26 @@ class Replay(RecordsMixin):
 #: Pending steps of a lane evaluated at the latest in one call (bounds the CSI block's memory).
 MAX_GROUP_STEPS = 120
 
-#: Decided on a second thread during a reclustering (the slowest decision: Algorithm 1 with sMRT).
-BACKGROUND_SCHEME = "cf-mntn-smrt"
+#: The slowest decision (Algorithm 1 with sMRT): applied after the others of a reclustering.
+SLOWEST_SCHEME = "cf-mntn-smrt"
+#: Reuses the Algorithm-1 run of cf-mntn-smrt on the same snapshot (decided after it).
+REUSES_ALGORITHM1 = "alg1-uniform"
+#: Threads deciding the schemes of one reclustering at once.
+DECISION_THREADS = 2
 
 
 def ordered_for_sharing(lanes: list[Lane]) -> list[Lane]:
-    """Lanes in the order a reclustering applies them: every other scheme first (while
-    cf-mntn-smrt is solved in the background), then cf-mntn-smrt, then alg1-uniform, which reuses
-    its Algorithm-1 run. The order is fixed, so the tables are the same run to run."""
-    last = {BACKGROUND_SCHEME: 1, "alg1-uniform": 2}
+    """Lanes in the order a reclustering applies them: every other scheme first, then cf-mntn-smrt
+    (the slowest), then alg1-uniform, which reuses its Algorithm-1 run. The order is fixed, so the
+    tables are the same run to run."""
+    last = {SLOWEST_SCHEME: 1, REUSES_ALGORITHM1: 2}
     return sorted(lanes, key=lambda lane: last.get(lane.name, 0))
+
+
+def _decision_key(lane: Lane) -> str | tuple[str, str]:
+    """Cluster-mode schemes take one decision per reclustering for both policies; serving-mode
+    schemes decide per lane, around the lane's RSAP."""
+    return lane.name if lane.spec.rsap_mode == "cluster" else (lane.name, lane.policy)
 
 
 def _same(x: np.ndarray | None, y: np.ndarray | None) -> bool:
