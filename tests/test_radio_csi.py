@@ -347,3 +347,17 @@ def test_los_phase_wraps_large_doppler_times_time() -> None:
     got = los_phase_rad(d, nu, t, 5e9) - los_phase_rad(d, nu, 0.0, 5e9)
     expected = 2 * np.pi * np.array([float(Fraction(t) * Fraction(x) % 1) for x in nu])
     np.testing.assert_allclose(np.angle(np.exp(1j * (got - expected))), 0.0, atol=1e-9)
+
+
+def test_without_steering_everything_else_is_unchanged(users: np.ndarray) -> None:
+    params = paper000_params(n_h=4, n_v=4)
+    rng = np.random.default_rng(5)
+    sat = np.array([[7.0e6, 0.0, 0.0], [6.9e6, 4.0e5, 3.0e5]])
+    vel = np.array([[0.0, 7.5e3, 0.0], [0.0, 0.0, 7.5e3]])
+    draws = LinkDraws(*(rng.uniform(size=(2, len(users))) for _ in range(4)))
+    full = compute_statistical_csi(sat, vel, users, params=params, link_draws=draws)
+    lean = compute_statistical_csi(sat, vel, users, params=params, link_draws=draws, with_steering=False)
+    for name in ("beta", "kappa", "phase_rad", "delay_s", "doppler_hz", "theta_rad", "phi_rad", "elevation_rad"):
+        np.testing.assert_array_equal(getattr(lean, name), getattr(full, name), err_msg=name)
+    assert lean.steering.shape == full.steering.shape and not lean.steering.any()
+    assert np.abs(full.steering).min() > 0.0

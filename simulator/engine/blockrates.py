@@ -62,13 +62,14 @@ class BlockRates:
         self._rates_memo = {}
         self._block_memo = {}
 
-    def csi(self, spos, svel, upos, uvel, sats: np.ndarray):
-        """Statistical CSI (..., len(sats), U) of satellite and user states (000 eqs 1–6)."""
+    def csi(self, spos, svel, upos, uvel, sats: np.ndarray, *, with_steering: bool = True):
+        """Statistical CSI (..., len(sats), U) of satellite and user states (000 eqs 1–6);
+        ``with_steering=False`` for callers that read only β, κ or the geometry."""
         d = self.draws
         draws = LinkDraws(d.kappa_uniform[sats], d.kappa_normal[sats], d.shadow_normal[sats], d.los_uniform[sats])
         return compute_statistical_csi(spos, svel, upos, None if self.static_users else uvel, params=self.params,
                                        link_draws=draws, min_elevation_deg=self.min_elevation_deg,
-                                       beam_target_m=self.beam_target)
+                                       beam_target_m=self.beam_target, with_steering=with_steering)
 
     def rates(self, scheme: str, d: SchemeDecision, sats: np.ndarray, a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
         """SINR and SE (b − a, U) of decision ``d`` on the satellites ``sats`` over the chunk's steps

@@ -293,8 +293,8 @@ class Replay(RecordsMixin):
         upos, uvel = self.user_positions(np.array([t / NS_PER_S]))
         return self._csi(eph.positions_m[0], eph.velocities_m_s[0], upos[0], uvel[0], sats)
 
-    def _csi(self, spos, svel, upos, uvel, sats):
-        return self.block.csi(spos, svel, upos, uvel, sats)
+    def _csi(self, spos, svel, upos, uvel, sats, *, with_steering: bool = True):
+        return self.block.csi(spos, svel, upos, uvel, sats, with_steering=with_steering)
 
     # ----------------------------------------------------------------- decisions
     def _candidates(self, t: int):
@@ -426,7 +426,7 @@ class Replay(RecordsMixin):
             beta = np.zeros((len(sats), self.n_user))
             if ok.any():
                 csi = self._csi(g.sat_pos_m[k, cols[ok]], g.sat_vel_m_s[k, cols[ok]], g.user_pos_m[k],
-                                g.user_vel_m_s[k], sats[ok])
+                                g.user_vel_m_s[k], sats[ok], with_steering=False)
                 beta[ok] = csi.beta
             return beta
         return self._csi_at(t, sats).beta if len(sats) else np.zeros((0, self.n_user))

@@ -169,6 +169,7 @@ def compute_statistical_csi(
     link_draws: LinkDraws | None = None,
     min_elevation_deg: float = 0.0,
     beam_target_m: ArrayLike | None = None,
+    with_steering: bool = True,
 ) -> StatisticalCSI:
     """Statistical CSI of every satellite→user link from ECEF positions and velocities (000 eqs 1–8).
 
@@ -188,6 +189,9 @@ def compute_statistical_csi(
     beam_target_m : ndarray, shape (3,) or (..., S, 3), m, optional — ECEF point each satellite's beam
         points at; the aperture pattern (004 eq 6, TR 38.811 §6.4.1) is evaluated at the angle between
         the beam axis and the user. None: the beam points at nadir (angle = off-nadir angle).
+    with_steering : bool — compute the steering vectors (000 eq 2); False leaves a read-only zero
+        array of the right shape in their place, for callers that read only β, κ or the geometry
+        (a third of the cost at N = 64)
 
     Returns
     -------
@@ -216,7 +220,11 @@ def compute_statistical_csi(
     aod = angles_of_departure(sat, sat_vel, user)
     elevation = elevation_rad(sat, user)
     visible = elevation >= rad(min_elevation_deg)
-    steering = steering_vector(aod.theta_rad, aod.phi_rad, p.n_h, p.n_v, p.spacing_h_wavelengths, p.spacing_v_wavelengths)
+    if with_steering:
+        steering = steering_vector(aod.theta_rad, aod.phi_rad, p.n_h, p.n_v, p.spacing_h_wavelengths,
+                                   p.spacing_v_wavelengths)
+    else:
+        steering = np.broadcast_to(np.zeros((), complex), aod.theta_rad.shape + (p.n_h * p.n_v,))
 
     draws = _link_draws(p, rng, link_draws, elevation.shape[-2:])
     los = np.ones(elevation.shape, dtype=bool)
