@@ -432,24 +432,36 @@ class Replay(RecordsMixin):
         return self._csi_at(t, sats).beta if len(sats) else np.zeros((0, self.n_user))
 
     def _rsap_tick(self, t: int) -> None:
+        again = []
         for lane in self.lanes:
             changed, _ = self._step_rsap(lane, t)
             if changed.size and lane.spec.rsap_mode == "serving" and lane.decision is not None:
-                self._redecide(lane, t, "rsap")
+                again.append(lane)
+        self._redecide(again, t, "rsap")
 
-    def _redecide(self, lane: Lane, t: int, trigger: str) -> None:
-        """Immediate re-decision of one serving-mode lane (its serving satellite changed)."""
-        cand, csi = self._candidates(t)  # includes the lane's RSAP whenever it is visible
-        if csi is None:
-            self._schedule(lane, t, cand, None, None, trigger)
+    def _redecide(self, lanes: list[Lane], t: int, trigger: str) -> None:
+        """Immediate re-decision of serving-mode lanes whose serving satellite changed at ``t``.
+
+        Called once per instant after every lane's RSAP has been stepped, so all of them decide on
+        one candidate set (which keeps every lane's RSAP) at once, on the decision threads.
+        """
+        if not lanes:
             return
-        decision = decide(lane.name, csi, self.ctx, to_local(lane.rsap, cand),
-                          carry_decision(lane.decision, lane.sats, cand))
-        self._record_decision(t, lane.name, trigger, decision)
-        self._schedule(lane, t, cand, decision, csi, trigger)
+        cand, csi = self._candidates(t)
+        if csi is None:
+            for lane in lanes:
+                self._schedule(lane, t, cand, None, None, trigger)
+            return
+        jobs = [self._decide_pool.submit(decide, lane.name, csi, self.ctx, to_local(lane.rsap, cand),
+                                         carry_decision(lane.decision, lane.sats, cand)) for lane in lanes]
+        for lane, job in zip(lanes, jobs):
+            decision = job.result()
+            self._record_decision(t, lane.name, trigger, decision)
+            self._schedule(lane, t, cand, decision, csi, trigger)
 
     # ----------------------------------------------------------------- sets: local repair
     def _handle_sets(self, t: int, sats: np.ndarray, users: np.ndarray) -> None:
+        again = []
         for lane in self.lanes:
             if lane.decision is None:
                 continue
@@ -462,10 +474,11 @@ class Replay(RecordsMixin):
             if lane.spec.rsap_mode == "serving" and (rsap_lost or lane.spec.single_serving):
                 # The decision is built around the RSAP: hand it over and decide again at once.
                 self._step_rsap(lane, t)
-                self._redecide(lane, t, "set")
+                again.append(lane)
             else:
                 self._repair(lane, t)  # drop the link, keep the rest (UC/FC: the RSAP is still up)
             self._request_recluster(t)
+        self._redecide(again, t, "set")
 
     def _repair(self, lane: Lane, t: int) -> None:
         up = self._up_links(t, lane.sats)
