@@ -28,8 +28,8 @@ __all__ = ["RecordsMixin", "RowBuffer"]
 class RowBuffer:
     """Rows of one table, collected cheaply and appended to the recorder once per chunk.
 
-    ``add(**columns)`` takes scalars and 1-D arrays of one length (``numpy.ma.MaskedArray`` for
-    nullable columns). Rows are grouped by their scalar string labels (scheme, policy, trigger):
+    ``add(**columns)`` takes scalars and 1-D arrays of one length; a nullable column may be given as
+    a pair ``(data, null)`` of such arrays (cheaper than a ``numpy.ma.MaskedArray`` per call). Rows are grouped by their scalar string labels (scheme, policy, trigger):
     ``drain(recorder, table)`` makes one :meth:`Recorder.append` per group, with the labels as
     scalars (no per-row string encoding), rows in the order they were added within each group.
     """
@@ -45,7 +45,10 @@ class RowBuffer:
         for name, value in columns.items():
             if isinstance(value, str):
                 key.append((name, value))
-            elif np.ndim(value):
+                continue
+            if isinstance(value, tuple):
+                value = value[0]
+            if np.ndim(value):
                 if np.ndim(value) != 1 or (n is not None and len(value) != n):
                     shapes = {k: np.shape(v) for k, v in columns.items()}
                     raise ValueError(f"RowBuffer.add takes scalars and 1-D arrays of one length, got {shapes}")
@@ -65,6 +68,11 @@ class RowBuffer:
                     columns[name] = labels[name]
                     continue
                 values = [c[name] for _, c in parts]
+                if any(isinstance(v, tuple) for v in values):
+                    data = np.concatenate([np.broadcast_to(v[0], n) for (n, _), v in zip(parts, values)])
+                    null = np.concatenate([np.broadcast_to(v[1], n) for (n, _), v in zip(parts, values)])
+                    columns[name] = np.ma.masked_array(data, mask=null)
+                    continue
                 if all(np.ndim(v) == 0 for v in values):
                     columns[name] = np.repeat(np.asarray(values), counts)
                     continue
@@ -92,11 +100,11 @@ class RecordsMixin:
         if not len(rec):
             return
 
-        def ids(idx):
-            return np.ma.masked_array(np.where(idx >= 0, self.sat_ids[np.maximum(idx, 0)], 0), mask=idx < 0)
+        def ids(idx):  # (NORAD number, null) pairs: −1 = none
+            return np.where(idx >= 0, self.sat_ids[np.maximum(idx, 0)], 0), idx < 0
 
         def beam(b):
-            return np.ma.masked_array(np.maximum(b, 0), mask=b < 0)
+            return np.maximum(b, 0), b < 0
 
         self._rows["handovers"].add(time=self.epoch + t, scheme=lane.name, rsap_policy=lane.policy,
                              user_id=rec.user_id, kind=rec.kind, from_sat=ids(rec.from_sat), to_sat=ids(rec.to_sat),
