@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from simulator.cooperation import algorithm1 as a1
-from simulator.cooperation import socp
+from simulator.cooperation import ipm, socp
 from simulator.cooperation.algorithm1 import algorithm1, p3_bisection, sca_power, solve_p3, uniform_power
 from simulator.cooperation.coefficients import SinrCoefficients, sinr
 from simulator.errors import InputError, SolverError
@@ -252,10 +252,12 @@ def test_solver_error_carries_status_sizes_and_ranges(monkeypatch):
         return settings
 
     monkeypatch.setattr(socp.clarabel, "DefaultSettings", one_iteration)
-    problem = socp.ScaProblem(coeffs, np.ones((4, 3), dtype=bool))
+    monkeypatch.setattr(ipm, "MAX_ITER", 1)  # the dense method gives up first and hands over to Clarabel
+    problem = socp.ScaProblem(coeffs, np.ones((4, 3), dtype=bool), backend="ipm")
     p = uniform_power(np.ones((4, 3), dtype=bool))
-    with pytest.raises(SolverError, match=r"status MaxIterations .* 13 variables, .* \|A\| in \["):
+    with pytest.raises(SolverError, match=r"status MaxIterations .* 13 variables, .* \|A\| in \[.*interior-point"):
         problem.step(p, sinr(coeffs, p).min())
+    assert problem.n_fallbacks == 1
     d = algorithm1(coeffs, 2)  # the same failure inside the algorithm is a fallback
     assert d.status == "fallback:solver" and "MaxIterations" in d.reason
 

@@ -1,11 +1,16 @@
-"""``leosim bench alg1``: Algorithm 1 of 000 — direct Clarabel data against cvxpy, warm starts, Fig. 5.
+"""``leosim bench alg1``: Algorithm 1 of 000 — dense IPM / Clarabel data against cvxpy, warm starts, Fig. 5.
 
 000's set-up (Sec. VI-A): L = 20 satellites at 550 km over a 700 × 700 km box, K = 10 users in a
 200 km disc, K_max = 8, N = 8 × 8, f = 5 GHz, ρ_t = 40 dBm, σ² = −140 dBm, κ uniform 15–20 dB
 (:func:`~simulator.radio.params.paper000_params`, :func:`~simulator.experiments.drops.paper000_drop`).
 Per precoder and drop, in one run:
 
-- ``algorithm1`` as shipped (conic data handed to Clarabel once per shape, updated in place);
+- ``algorithm1`` as shipped (``backend="auto"``: the dense interior-point method of
+  :mod:`~simulator.cooperation.ipm` for dense programs, Clarabel for sparse ones and for any program
+  the interior-point method does not finish), with its interior-point iterations and fallbacks;
+- the same with ``backend="ipm"`` (every program by the interior-point method) and with
+  ``backend="clarabel"`` (conic data handed to Clarabel once per shape, updated in place; the
+  previous default), with the solver time per cone program of each;
 - the same algorithm with every cone program written in cvxpy and rebuilt at each iteration (the
   straightforward implementation; the baseline of the speed ratio), and built once as a DPP problem
   with ``cp.Parameter``s and re-solved (the alternative the module docstring of ``socp`` mentions);
@@ -14,11 +19,20 @@ Per precoder and drop, in one run:
 - a warm-started re-solve after 1 s of satellite motion (same link draws), against a cold re-solve;
 - the minimum rate of Algorithm 1 and the Fig. 5 baselines;
 - P3 with ω = 1 solved by bisection (exact), SCA and Dinkelbach on the first three drops.
+
+Single-threaded: unless ``OMP_NUM_THREADS``, ``OPENBLAS_NUM_THREADS`` and ``MKL_NUM_THREADS`` are
+already 1, the benchmark re-runs itself in a child process with them set to 1 and returns the
+child's rows (as ``bench rates`` and ``bench drops``): the interior-point method factorises a
+~200 × 200 matrix per iteration, which multi-threaded BLAS slows down on a shared machine.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import subprocess
+import sys
 import time
 import warnings
 
@@ -27,10 +41,12 @@ import numpy as np
 from ..cooperation.algorithm1 import Decision, algorithm1, solve_p3
 from ..cooperation.baselines import alg1_uniform, distance_sca, distance_uniform
 from ..cooperation.coefficients import SinrCoefficients, signal_and_interference
+from ..cooperation.socp import RatioProblem, ScaProblem
 from ..errors import SolverError
 
-DESCRIPTION = "Algorithm 1 (000): direct Clarabel vs cvxpy rebuilt each iteration / DPP; warm start; Fig. 5"
+DESCRIPTION = "Algorithm 1 (000): dense IPM / Clarabel vs cvxpy rebuilt each iteration / DPP; warm start; Fig. 5"
 K_MAX = 8
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -171,6 +187,26 @@ class CvxpyDpp:
         return self._solve(omega, "ratio program (cvxpy DPP)")
 
 
+class Counted:
+    """Problem factory with a given ``backend`` that keeps the problems it built, for their counters."""
+
+    def __init__(self, backend: str) -> None:
+        self.backend = backend
+        self.problems: list = []
+
+    def __call__(self, coeffs, variables, k_max, method):
+        cls = ScaProblem if method == "sca" else RatioProblem
+        problem = cls(coeffs, variables, k_max=k_max, backend=self.backend)
+        self.problems.append(problem)
+        return problem
+
+    def totals(self) -> dict:
+        keys = ("n_solves", "n_ipm_iters", "n_fallbacks", "n_clarabel_iters", "solver_s")
+        out = {k: sum(getattr(p, k) for p in self.problems) for k in keys}
+        self.problems.clear()
+        return out
+
+
 # -- the run --------------------------------------------------------------------------------------
 def _drop(seed: int, precoder: str):
     from ..cooperation.rates_cfmntn import coefficients
@@ -221,18 +257,25 @@ def _p3_rows(precoder: str, args: argparse.Namespace) -> list[dict]:
 
 
 def _precoder_rows(precoder: str, args: argparse.Namespace) -> list[dict]:
-    keys = ("ours", "rebuilt", "dpp", "paper", "warm", "recold")
+    keys = ("ours", "ipm", "clarabel", "rebuilt", "dpp", "paper", "warm", "recold")
     t = {k: [] for k in keys}
-    rate = {k: [] for k in ("ours", "rebuilt", "dpp", "warm", "recold", "distance-sca", "distance-uniform", "alg1-uniform")}
+    rate = {k: [] for k in ("ours", "ipm", "clarabel", "rebuilt", "dpp", "warm", "recold", "distance-sca",
+                            "distance-uniform", "alg1-uniform")}
     iters: list[tuple[int, int]] = []
     statuses = []
+    factories = {"ours": Counted("auto"), "ipm": Counted("ipm"), "clarabel": Counted("clarabel")}
+    stats: dict[str, list[dict]] = {k: [] for k in factories}
     for i in range(args.drops):
         csi, coeffs, later = _drop(args.seed + i, precoder)
-        d, dt = _timed(algorithm1, coeffs, K_MAX)
-        t["ours"].append(dt)
-        rate["ours"].append(_rate(d))
-        iters.append((d.inner_iters, d.outer_iters))
-        statuses.append(d.status)
+        for key, factory in factories.items():
+            d_k, dt = _timed(algorithm1, coeffs, K_MAX, problem_factory=factory)
+            t[key].append(dt)
+            rate[key].append(_rate(d_k))
+            stats[key].append(factory.totals())
+            if key == "ours":
+                d = d_k
+                iters.append((d.inner_iters, d.outer_iters))
+                statuses.append(d.status)
         for key, factory in (("rebuilt", CvxpyRebuilt), ("dpp", CvxpyDpp)):
             db, dt = _timed(algorithm1, coeffs, K_MAX, problem_factory=factory)
             t[key].append(dt)
@@ -252,15 +295,29 @@ def _precoder_rows(precoder: str, args: argparse.Namespace) -> list[dict]:
     ours = np.array(rate["ours"])
     inner, outer = np.array(iters).T
     total = inner + outer
-    rel = {k: float(np.max(np.abs(np.array(rate[k]) - ours) / ours)) * 100 for k in ("rebuilt", "dpp")}
+    rel = {k: float(np.max(np.abs(np.array(rate[k]) - ours) / ours)) * 100
+           for k in ("ipm", "clarabel", "rebuilt", "dpp")}
     base = {"precoder": precoder, "drops": args.drops}
+    tot = {key: {k: float(sum(s[k] for s in v)) for k in v[0]} for key, v in stats.items()}
+
+    def per_program(key: str) -> str:
+        s = tot[key]
+        return (f"{s['n_solves'] / args.drops:.1f} programs per call, {1e3 * s['solver_s'] / s['n_solves']:.2f} ms "
+                f"each in the solver; IPM {s['n_ipm_iters'] / args.drops:.0f} iterations per call, Clarabel "
+                f"{s['n_clarabel_iters'] / args.drops:.0f}; fallbacks to Clarabel {int(s['n_fallbacks'])}")
+
     rows = [
-        {**base, "case": "alg1 cold, Clarabel conic data (ours)", "median_ms": med["ours"],
+        {**base, "case": "alg1 cold, backend=\"auto\" (ours)", "median_ms": med["ours"],
          "mean_min_rate_bps_hz": float(ours.mean()),
          "note": f"cone programs {int(np.median(inner))} median [{inner.min()}–{inner.max()}], outer "
                  f"{int(np.median(outer))} [{outer.min()}–{outer.max()}], total {int(np.median(total))} "
                  f"[{total.min()}–{total.max()}], total <= 35 in {int((total <= 35).sum())}/{len(total)}; "
-                 f"status {sorted(set(statuses))}"},
+                 f"status {sorted(set(statuses))}; {per_program('ours')}"},
+        {**base, "case": "alg1 cold, backend=\"ipm\" (every program)", "median_ms": med["ipm"],
+         "ratio": med["ipm"] / med["ours"], "max_min_rate_diff_pct": rel["ipm"], "note": per_program("ipm")},
+        {**base, "case": "alg1 cold, backend=\"clarabel\" (direct conic data)", "median_ms": med["clarabel"],
+         "ratio": med["clarabel"] / med["ours"], "max_min_rate_diff_pct": rel["clarabel"],
+         "note": per_program("clarabel")},
         {**base, "case": "alg1 cold, cvxpy rebuilt every iteration (baseline)", "median_ms": med["rebuilt"],
          "ratio": med["rebuilt"] / med["ours"], "max_min_rate_diff_pct": rel["rebuilt"],
          "target": "ratio ≥ 20 (goal 50), diff ≤ 1 %"},
@@ -283,6 +340,20 @@ def _precoder_rows(precoder: str, args: argparse.Namespace) -> list[dict]:
 
 
 def run(args: argparse.Namespace) -> list[dict]:
+    if all(os.environ.get(name) == "1" for name in THREAD_VARIABLES):
+        return measure(args)
+    env = dict(os.environ, **{name: "1" for name in THREAD_VARIABLES})
+    argv = [sys.executable, "-m", "simulator.cli", "bench", "alg1", "--json"]
+    for name in ("drops", "precoders", "paper_sca_drops", "seed"):
+        argv += [f"--{name.replace('_', '-')}", str(getattr(args, name))]
+    child = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
+    if child.returncode != 0:
+        raise RuntimeError(f"single-threaded child run failed ({child.returncode}):\n{child.stderr}")
+    return json.loads(child.stdout)
+
+
+def measure(args: argparse.Namespace) -> list[dict]:
+    """The benchmark proper, in this process."""
     rows: list[dict] = []
     with warnings.catch_warnings():  # cvxpy's notes on "optimal_inaccurate" steps of the baselines
         warnings.simplefilter("ignore", UserWarning)

@@ -22,7 +22,7 @@ power weights p_{l,k}. The outer loop replaces the support-size constraint (29c)
   links and the power is re-optimised on them without 37c ("polish"); links left with under 1e-4
   of their user's amplitude are then dropped. If the reweighting stalls (``max_outer``), the same
   pruning enforces K_max and the reason says so;
-* the cone programs of a step that is expected to gain much are solved loosely (Clarabel tolerance
+* the cone programs of a step that is expected to gain much are solved loosely (solver tolerance
   1e-2 × the last gain, at most 1e-2, at least 1e-5): every point is re-evaluated exactly anyway.
 """
 

@@ -1,55 +1,85 @@
 """The convex core of 000's Algorithm 1: the SCA cone program P4 and the ratio cone program of P3.
 
-Both are handed to Clarabel as conic data (``min q^T x  s.t.  A x + s = b,  s ∈ K``) assembled once
-per problem shape — the sparsity pattern of ``A`` is fixed by the coefficient pattern and the set of
-power variables — and re-solved with new numbers through ``DefaultSolver.update`` (Clarabel is an
-interior-point solver: it cannot start from the previous iterate, but an update skips the setup).
-``leosim bench alg1`` measures this against the same SCA problem written in cvxpy and rebuilt at
-every iteration, and against a cvxpy DPP problem built once with ``cp.Parameter``s: the direct conic
-data skip cvxpy's canonicalisation at every solve and are the faster, so the optimisers use them.
+Both are assembled as conic data (``min q^T x  s.t.  A x + s = b,  s ∈ K``) once per problem shape —
+the sparsity pattern of ``A`` is fixed by the coefficient pattern and the set of power variables —
+and re-solved with new numbers. With ``backend="ipm"`` each program is solved by the dense
+primal-dual interior-point method of :mod:`.ipm`, which builds its normal equations from Gram
+matrices of each user's G rows precomputed here; any program it does not finish is re-solved by
+Clarabel, and the fallback is counted (``n_fallbacks``, ``last_fallback``). ``backend="clarabel"``
+uses Clarabel alone, updated in place through ``DefaultSolver.update`` (an update skips the setup).
+The default ``backend="auto"`` takes the interior-point method where it is the faster — programs
+whose G rows couple the weights densely (sMRT's coherent d-terms) with at least
+:data:`IPM_MIN_WEIGHTS` weights — and Clarabel otherwise (sZF, phase-averaged and small programs,
+whose sparse KKT systems Clarabel factorises in a fraction of a millisecond).
+``leosim bench alg1`` measures both against the same SCA problem written in cvxpy and rebuilt at
+every iteration, and against a cvxpy DPP problem built once with ``cp.Parameter``s.
 
 Variables are the power weights p_{l,k} of the links in a boolean mask (other weights are 0). Each
 user's SINR cone is divided by a per-user scale s_k (the user's interference-plus-noise at the
 current point), which makes its data O(1) whatever the link budget; unscaled, the coefficients span
-~1e±10 and the solver returns inaccurate or failed statuses.
+~1e±10 and the solvers return inaccurate or failed statuses.
 
-Each problem has an ``accuracy`` (Clarabel's relative gap and feasibility tolerance, default
-:data:`TOLERANCE`) that the caller may change between solves; the optimisers solve steps that still
-gain tens of per cent at 1e-2 (5–7 interior-point iterations instead of 9–12). With sMRT the
-programs are dense — every user's cone involves every power weight — and a solve costs ~1.2 ms per
-interior-point iteration at 200 weights, most of it Clarabel's sparse LDL factorisation; see
-``docs/algorithm1.md`` for the formulations that were measured and found slower.
+Each problem has an ``accuracy`` (relative gap and feasibility tolerance of either backend,
+default :data:`TOLERANCE`) that the caller may change between solves; the optimisers solve steps
+that still gain tens of per cent at 1e-2 (5–7 interior-point iterations instead of 9–12). With sMRT
+the programs are dense — every user's cone involves every power weight; see ``docs/algorithm1.md``
+for the formulations that were measured and the cost per interior-point iteration of both backends.
 """
 
 from __future__ import annotations
+
+import time
 
 import clarabel
 import numpy as np
 from scipy import sparse
 
-from ..errors import SolverError
+from ..errors import InputError, SolverError
 from .coefficients import SinrCoefficients, signal_and_interference
+from .ipm import ConeProgram, ConvergenceError
 
-__all__ = ["ScaProblem", "RatioProblem", "ACCEPTED_STATUSES"]
+__all__ = ["ACCEPTED_STATUSES", "BACKENDS", "IPM_MIN_COUPLING", "IPM_MIN_WEIGHTS", "RatioProblem", "ScaProblem"]
 
 #: Clarabel statuses accepted as a solution (cvxpy's "optimal" and "optimal_inaccurate").
 ACCEPTED_STATUSES = ("Solved", "AlmostSolved")
 #: Default Clarabel gap and feasibility tolerance (relative): the optimisers re-evaluate every point
 #: with the exact SINR and keep only improvements, so the steps need no more than this.
 TOLERANCE = 1e-5
+#: ``backend`` choices: the dense interior-point method of :mod:`.ipm` (Clarabel when it does not
+#: converge) where it is the faster, always, or Clarabel alone
+BACKENDS = ("auto", "ipm", "clarabel")
+#: "auto" uses the interior-point method from this many weights ... (ratio programs of 000's set-up
+#: with sMRT, 3–20 links per user: Clarabel 1.1 / 3.4 / 6.2 / 14.8 ms at 30 / 80 / 120 / 200 weights,
+#: the interior-point method 3.3 / 3.6 / 4.4 / 7.3 ms)
+IPM_MIN_WEIGHTS = 90
+#: ... when the G rows couple the weights: pairs of weights sharing a G row, Σ_rows m_r (m_r − 1),
+#: per squared number of weights (sMRT: 1.2–1.7; sZF and phase-averaged: 0, where Clarabel takes
+#: 0.4–2.2 ms against 2.3–5.4 ms)
+IPM_MIN_COUPLING = 0.5
 
 
 class _Conic:
-    """Conic data with a fixed sparsity pattern, solved by one Clarabel solver updated in place.
+    """Conic data with a fixed sparsity pattern, solved by :mod:`.ipm` or one Clarabel solver updated in place.
 
-    Constructors append constraint blocks with :meth:`_block` in the order in which :meth:`_solve`
-    later receives their values, and record the row layout. The shared blocks are ``p >= 0``
+    Subclasses' :meth:`_layout` appends constraint blocks with :meth:`_block` in the order in which
+    :meth:`_solve` later receives their values, and records the row layout. The shared blocks are ``p >= 0``
     (37e), the user cones' G rows, and per
     satellite ``||p_l|| <= 1`` (37d) and, with ``k_max``, ``||sqrt(ω_l / K_max) ∘ p_l|| <= 1``
     (37c, the reweighted ℓ2 sparsity constraint of eq 31).
     """
 
-    def __init__(self, coeffs: SinrCoefficients, variables: np.ndarray, k_max: int | None, reuse: bool) -> None:
+    def __init__(
+        self,
+        coeffs: SinrCoefficients,
+        variables: np.ndarray,
+        *,
+        k_max: int | None = None,
+        reuse: bool = True,
+        backend: str = "auto",
+    ) -> None:
+        if backend not in BACKENDS:
+            raise InputError(f"backend={backend!r}, expected one of {BACKENDS}")
+        self.backend = backend
         self.coeffs = coeffs
         self.b = np.asarray(coeffs.b, dtype=float)
         self.G = np.asarray(coeffs.G, dtype=float)
@@ -69,10 +99,26 @@ class _Conic:
         #: their steps still gain much more than it (the point is re-evaluated exactly either way)
         self.accuracy = TOLERANCE
         self.n_solves = 0
+        #: interior-point iterations of the dense method, its solves handed to Clarabel, and
+        #: Clarabel's iterations (its own solves and the fallbacks)
+        self.n_ipm_iters = 0
+        self.n_fallbacks = 0
+        self.n_clarabel_iters = 0
+        #: wall time spent in the solvers, s
+        self.solver_s = 0.0
+        #: why the last solve fell back to Clarabel (empty when it did not)
+        self.last_fallback = ""
+        self._soc_dims: list[int] = []
+        self._ipm: ConeProgram | None = None
         # p >= 0 (rows 0..n_var); power weights outside ``variables`` are not variables at all.
         self._block(np.arange(self.n_var), np.arange(self.n_var))
         self.cones.append(clarabel.NonnegativeConeT(self.n_var))
         self.n_row = self.n_var
+        self._layout()
+
+    def _layout(self) -> None:
+        """Append the program's blocks and call :meth:`_finish` (subclasses)."""
+        raise NotImplementedError
 
     def _block(self, rows: np.ndarray, cols: np.ndarray) -> None:
         self._rows.append(np.asarray(rows, dtype=np.int64))
@@ -107,6 +153,7 @@ class _Conic:
         self._g_values = G[nz_k, nz_j, nz_m, nz_l]
         self._g_user = nz_k
         self.cones.extend(clarabel.SecondOrderConeT(int(d)) for d in dims)
+        self._soc_dims.extend(int(d) for d in dims)
         self.n_row += int(dims.sum())
         return start[self.users]
 
@@ -121,16 +168,44 @@ class _Conic:
             head = self.n_row + np.concatenate([[0], np.cumsum(1 + n_per_sat)[:-1]])
             self._block(head[sat_of_var] + 1 + np.arange(self.n_var) - first_var[sat_of_var], np.arange(self.n_var))
             self.cones.extend(clarabel.SecondOrderConeT(int(1 + c)) for c in n_per_sat)
+            self._soc_dims.extend(int(1 + c) for c in n_per_sat)
             self._sat_heads.append(head)
             self.n_row += int((1 + n_per_sat).sum())
 
-    def _finish(self, n_col: int, q: np.ndarray) -> None:
+    def _finish(self, n_col: int, q: np.ndarray, g_block: int) -> None:
+        """Fix the CSC pattern; ``g_block`` is the index of the block of the users' G rows."""
         r_all, c_all = np.concatenate(self._rows), np.concatenate(self._cols)
         self._perm = np.lexsort((r_all, c_all))
         self._indices = r_all[self._perm]
         self._indptr = np.concatenate([[0], np.cumsum(np.bincount(c_all, minlength=n_col))]).astype(np.int64)
         self.n_col, self._q = n_col, q
         self._P = sparse.csc_matrix((n_col, n_col))
+        pairs = np.bincount(self._g_rows, minlength=self.n_row) if self._g_rows.size else np.zeros(1)
+        self.coupling = float(np.sum(pairs * (pairs - 1.0))) / max(self.n_var, 1) ** 2
+        dense = self.n_var >= IPM_MIN_WEIGHTS and self.coupling >= IPM_MIN_COUPLING
+        if self.backend == "ipm" or (self.backend == "auto" and dense):
+            # The G rows of user k are -2 G_k / sqrt(s_k) (P4) or -G_k / D_k (ratio): a per-cone factor.
+            sizes = [r.size for r in self._rows]
+            base = np.zeros(sum(sizes))
+            first = sum(sizes[:g_block])
+            base[first : first + sizes[g_block]] = self._g_values
+            g_rows = np.zeros(self.n_row, dtype=bool)
+            g_rows[self._g_rows] = True
+            dims = np.concatenate([np.ones(self.n_var, dtype=np.int64), self._soc_dims]).astype(np.int64)
+            self._ipm = ConeProgram(n_col, self._indices, self._indptr, dims, g_rows, base[self._perm], self._grams())
+
+    def _grams(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Σ_{j,m} G_kjm^T G_kjm on the weights of each user j, per user cone k (for :mod:`.ipm`).
+
+        Row (k, j, m) of user k's cone touches only user j's weights, so each Gram is block-diagonal
+        by j with blocks T[k, j] = G[k, j]^T G[k, j] (L × L) restricted to user j's variable links.
+        """
+        col_of = np.full(self.b.shape, -1)
+        col_of[self.var_l, self.var_k] = np.arange(self.n_var)
+        T = np.matmul(self.G.transpose(0, 1, 3, 2), self.G)  # (K, K, L, L)
+        j, la, lb = np.nonzero(self.variables.T[:, :, None] & self.variables.T[:, None, :])
+        pattern = col_of[la, j] * (self.n_var + 1) + col_of[lb, j]
+        return self.n_var + np.arange(self.users.size), pattern, T[self.users][:, j, la, lb]
 
     def _common_values(self, omega: np.ndarray | None) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """Values of the bound block (first) and of the satellite cones (last)."""
@@ -147,9 +222,31 @@ class _Conic:
             h[head] = 1.0
         return h
 
-    def _solve(self, values: list[np.ndarray], h: np.ndarray, context: str) -> np.ndarray:
+    def _solve(self, values: list[np.ndarray], h: np.ndarray, context: str, g_scale: np.ndarray) -> np.ndarray:
+        """Solve with the values of the blocks; ``g_scale`` is each user cone's factor on its G rows."""
         data = np.concatenate(values)[self._perm]
         accuracy = float(self.accuracy)
+        self.n_solves += 1
+        self.last_fallback = ""
+        start = time.perf_counter()
+        try:
+            if self._ipm is not None:
+                scale = np.ones(self._ipm.n_cone)
+                scale[self.n_var : self.n_var + self.users.size] = g_scale
+                try:
+                    x = self._ipm.solve(self._q, data, h, scale, accuracy)
+                except ConvergenceError as err:
+                    self.n_fallbacks += 1
+                    self.last_fallback = str(err)
+                else:
+                    return x
+                finally:
+                    self.n_ipm_iters += self._ipm.iterations
+            return self._clarabel(data, h, context, accuracy)
+        finally:
+            self.solver_s += time.perf_counter() - start
+
+    def _clarabel(self, data: np.ndarray, h: np.ndarray, context: str, accuracy: float) -> np.ndarray:
         if self._solver is not None and self.reuse:
             if accuracy != self._accuracy_set:
                 self._solver.update(A=data, b=h, settings=self._settings(accuracy))
@@ -160,7 +257,7 @@ class _Conic:
             self._solver = clarabel.DefaultSolver(self._P, self._q, A, h, self.cones, self._settings(accuracy))
         self._accuracy_set = accuracy
         solution = self._solver.solve()
-        self.n_solves += 1
+        self.n_clarabel_iters += int(solution.iterations)
         status = str(solution.status).rsplit(".", 1)[-1]
         x = np.asarray(solution.x)
         if status in ACCEPTED_STATUSES and np.all(np.isfinite(x)):
@@ -172,6 +269,7 @@ class _Conic:
             f"|A| in [{nonzero.min():.3g}, {nonzero.max():.3g}], |b| <= {np.abs(h).max():.3g}; "
             f"coefficient b in [{self.b.min():.3g}, {self.b.max():.3g}], noise {self.noise:.3g}; "
             f"solver tolerance {accuracy:.0e}"
+            + (f"; the interior-point method stopped first: {self.last_fallback}" if self._ipm is not None else "")
         )
 
     @staticmethod
@@ -209,23 +307,24 @@ class ScaProblem(_Conic):
     variables : ndarray, shape (L, K), bool — links whose power weight is a variable
     k_max : int, optional — include the 37c cones with this K_max
     reuse : bool — update one Clarabel solver in place between solves (True) or build a new one
+    backend : {"auto", "ipm", "clarabel"} — the dense interior-point method of :mod:`.ipm`, re-solving
+        with Clarabel any program it does not finish, where it is the faster ("auto", the default:
+        see :data:`IPM_MIN_WEIGHTS`, :data:`IPM_MIN_COUPLING`) or always ("ipm"); or Clarabel alone
     """
 
-    def __init__(
-        self, coeffs: SinrCoefficients, variables: np.ndarray, *, k_max: int | None = None, reuse: bool = True
-    ) -> None:
-        super().__init__(coeffs, variables, k_max, reuse)
+    def _layout(self) -> None:
         self._starts = self._user_cones(n_head=2, n_tail=0)
         tau = self.n_var
         for rows in self._head_blocks:
             self._block(rows, self._head_vars)
         for r in (0, 1):
             self._block(self._starts + r, np.full(self.users.size, tau))
+        g_block = len(self._rows)
         self._block(self._g_rows, self._g_cols)
         self._satellite_cones()
         q = np.zeros(self.n_var + 1)
         q[tau] = -1.0
-        self._finish(self.n_var + 1, q)
+        self._finish(self.n_var + 1, q, g_block)
 
     def step(
         self,
@@ -258,7 +357,7 @@ class ScaProblem(_Conic):
         n_hat = self.noise / s[self.users]
         h[self._starts] = 1.0 - n_hat
         h[self._starts + 1] = -1.0 - n_hat
-        x = self._solve(values, h, "P4 (SCA step)")
+        x = self._solve(values, h, "P4 (SCA step)", -2.0 / np.sqrt(s[self.users]))
         return self._power(x), float(x[self.n_var] * t_prev)
 
 
@@ -277,23 +376,21 @@ class RatioProblem(_Conic):
 
     Parameters
     ----------
-    coeffs, variables, k_max, reuse : as for :class:`ScaProblem`
+    coeffs, variables, k_max, reuse, backend : as for :class:`ScaProblem`
     """
 
-    def __init__(
-        self, coeffs: SinrCoefficients, variables: np.ndarray, *, k_max: int | None = None, reuse: bool = True
-    ) -> None:
-        super().__init__(coeffs, variables, k_max, reuse)
+    def _layout(self) -> None:
         self._starts = self._user_cones(n_head=1, n_tail=1)
         sigma = self.n_var
         self._block(self._head_blocks[0], self._head_vars)
         self._block(self._starts, np.full(self.users.size, sigma))
+        g_block = len(self._rows)
         self._block(self._g_rows, self._g_cols)
         self._tails = self._starts + np.diff(np.append(self._starts, self.n_row)) - 1
         self._satellite_cones()
         q = np.zeros(self.n_var + 1)
         q[sigma] = -1.0
-        self._finish(self.n_var + 1, q)
+        self._finish(self.n_var + 1, q, g_block)
 
     def solve(
         self,
@@ -323,5 +420,5 @@ class RatioProblem(_Conic):
         values = first + [head, np.ones(self.users.size), -self._g_values / D[self._g_user]] + last
         h = self._rhs()
         h[self._tails] = np.sqrt(self.noise) / D[self.users]
-        x = self._solve(values, h, f"P3 ratio program at SINR {lam**2:.6g}")
+        x = self._solve(values, h, f"P3 ratio program at SINR {lam**2:.6g}", -1.0 / D[self.users])
         return self._power(x), float(x[self.n_var])
