@@ -281,3 +281,19 @@ def test_no_link_carries_no_imrt_precoder():
     mc = montecarlo_sinr_imrt(csi, p, TX_POWER_W, NOISE_W, pilots, PILOT_POWER_W, N_DRAWS,
                               np.random.default_rng(20), n_groups=N_GROUPS)
     assert np.abs(closed / mc.sinr - 1).max() < 0.02
+
+
+def test_pilot_statistics_equal_the_explicit_covariance_solve():
+    """V^{-1} a by the K × K push-through identity equals solving 000 eq 44's N × N covariance."""
+    csi, _, _ = drop(21, 3, 5, 4, 4)
+    pilots = pilot_book(5, 3)                                  # contamination: users share pilots
+    stats = pilot_statistics(csi, pilots, PILOT_POWER_W, NOISE_W)
+    gram = np.conj(pilots.T) @ pilots
+    a = csi.steering
+    n_ant = a.shape[-1]
+    for l in range(a.shape[0]):
+        for k in range(a.shape[1]):
+            w = csi.v[l] * np.abs(gram[:, k]) ** 2
+            cov = (a[l].T * w) @ np.conj(a[l]) + (NOISE_W / PILOT_POWER_W) * np.eye(n_ant)
+            direct = np.linalg.solve(cov, a[l, k])
+            np.testing.assert_allclose(stats.v_inv_a[l, k], direct, rtol=1e-9, atol=1e-12 * np.abs(direct).max())

@@ -125,13 +125,18 @@ def pilot_statistics(csi: StatisticalCSI, pilots: np.ndarray, pilot_power_w: flo
     a = csi.steering
     v = csi.v
     n_ant = a.shape[-1]
-    eye = (pilot_noise_w / pilot_power_w) * np.eye(n_ant)
-    v_inv_a = np.empty_like(a)
-    for k in range(csi.n_user):                   # one N×N system per user bounds memory to (..., L, N, N)
-        weight = v * np.abs(gram[:, k]) ** 2      # |ψ_j^H ψ_k|² v_{l,j}
-        # Σ_j weight_{l,j} a_{l,j} a_{l,j}^H as one batched product (..., L, N, K) @ (..., L, K, N)
-        cov = np.swapaxes(a * weight[..., None], -1, -2) @ np.conj(a) + eye   # 000 eq 44
-        v_inv_a[..., k, :] = np.linalg.solve(cov, a[..., k, :, None])[..., 0]
+    # V_{l,k} = c I + Σ_j w_{k,j} a_{l,j} a_{l,j}^H (000 eq 44, divided by η_t), c = σ_n²/η_t,
+    # w_{k,j} = |ψ_j^H ψ_k|² v_{l,j}. With B = [a_{l,1} … a_{l,K}] (N × K) and D_k = diag(w_{k,·}),
+    # V B = B (c I + D_k B^H B), so V^{-1} a_{l,k} = B (c I + D_k B^H B)^{-1} e_k: a K × K system per
+    # (l, k) instead of an N × N one (N = 64 antennas, K = 10 users: ~30× less work).
+    c = pilot_noise_w / pilot_power_w
+    n_user = csi.n_user
+    b_gram = np.conj(a) @ np.swapaxes(a, -1, -2)                  # [l, j, i] = a_{l,j}^H a_{l,i}
+    weight = v[..., None, :] * (np.abs(gram.T) ** 2)              # [l, k, j] = w_{k,j} at satellite l
+    system = c * np.eye(n_user) + weight[..., :, :, None] * b_gram[..., None, :, :]   # (..., L, k, j, i)
+    rhs = np.broadcast_to(np.eye(n_user)[:, :, None], system.shape[:-1] + (1,))      # e_k
+    coef = np.linalg.solve(system, rhs)[..., 0]                   # (..., L, k, j): V^{-1} a_k = Σ_j coef a_j
+    v_inv_a = coef @ a                                            # (..., L, K, N)
     # x_{l,j,k} = v_{l,k} ψ_k^H ψ_j (V_{l,j}^{-1} a_{l,j})^H a_{l,k}  (V is Hermitian)
     x = (np.conj(v_inv_a) @ np.swapaxes(a, -1, -2)) * gram.T * v[..., None, :]
     return PilotStatistics(pilots=pilots, gram=gram, v_inv_a=v_inv_a, x=x)
