@@ -124,7 +124,6 @@ def pilot_statistics(csi: StatisticalCSI, pilots: np.ndarray, pilot_power_w: flo
     gram = np.conj(pilots.T) @ pilots
     a = csi.steering
     v = csi.v
-    n_ant = a.shape[-1]
     # V_{l,k} = c I + Σ_j w_{k,j} a_{l,j} a_{l,j}^H (000 eq 44, divided by η_t), c = σ_n²/η_t,
     # w_{k,j} = |ψ_j^H ψ_k|² v_{l,j}. With B = [a_{l,1} … a_{l,K}] (N × K) and D_k = diag(w_{k,·}),
     # V B = B (c I + D_k B^H B), so V^{-1} a_{l,k} = B (c I + D_k B^H B)^{-1} e_k: a K × K system per

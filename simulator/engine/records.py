@@ -67,19 +67,35 @@ class RowBuffer:
                 if name in labels:
                     columns[name] = labels[name]
                     continue
-                values = [c[name] for _, c in parts]
-                if any(isinstance(v, tuple) for v in values):
-                    data = np.concatenate([np.broadcast_to(v[0], n) for (n, _), v in zip(parts, values)])
-                    null = np.concatenate([np.broadcast_to(v[1], n) for (n, _), v in zip(parts, values)])
-                    columns[name] = np.ma.masked_array(data, mask=null)
-                    continue
-                if all(np.ndim(v) == 0 for v in values):
-                    columns[name] = np.repeat(np.asarray(values), counts)
-                    continue
-                values = [np.full(n, v) if np.ndim(v) == 0 else v for (n, _), v in zip(parts, values)]
-                masked = any(isinstance(v, np.ma.MaskedArray) for v in values)
-                columns[name] = np.ma.concatenate(values) if masked else np.concatenate(values)
+                columns[name] = _concat([c[name] for _, c in parts], counts)
             recorder.append(table, **columns)
+
+
+def _concat(values: list, counts: np.ndarray):
+    """One column of many parts: scalars repeated, arrays joined, (data, null) pairs masked."""
+    first = values[0]
+    if isinstance(first, tuple) and all(isinstance(v, tuple) and np.ndim(v[0]) == 1 for v in values):
+        return np.ma.masked_array(np.concatenate([v[0] for v in values]), mask=np.concatenate([v[1] for v in values]))
+    if isinstance(first, np.ndarray) and first.ndim == 1 and all(
+            isinstance(v, np.ndarray) and v.ndim == 1 and not isinstance(v, np.ma.MaskedArray) for v in values):
+        return np.concatenate(values)
+    if all(np.ndim(v) == 0 and not isinstance(v, tuple) for v in values):
+        return np.repeat(np.asarray(values), counts)
+    # mixed forms (a scalar in one part, an array in another): expand part by part
+    data, nulls, masked = [], [], False
+    for n, v in zip(counts, values):
+        if isinstance(v, tuple):
+            d, null = v
+            masked = True
+        elif isinstance(v, np.ma.MaskedArray):
+            d, null = v.data, np.ma.getmaskarray(v)
+            masked = True
+        else:
+            d, null = v, False
+        data.append(np.broadcast_to(d, n))
+        nulls.append(np.broadcast_to(null, n))
+    out = np.concatenate(data)
+    return np.ma.masked_array(out, mask=np.concatenate(nulls)) if masked else out
 
 
 class RecordsMixin:
