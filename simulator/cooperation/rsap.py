@@ -276,6 +276,11 @@ def rsap_step(
     old = state.rsap
     users = np.arange(n_user)
     valid = rsap_is_eligible(old, elig)
+    if policy == MAX_SERVICE_TIME and np.all(valid | ((old < 0) & ~elig.any(axis=0))):
+        # Nothing to do: every RSAP is still eligible and users without one have no candidate (the
+        # policy keeps its timers at +inf). The common case at a CSI refresh.
+        return RsapState(old.copy(), np.full((n_sat, n_user), np.inf)), HandoverRecords.build(
+            "rsap", users[:0], old[:0], old[:0], reason=np.zeros(0, _STR))
     new = old.copy()
     reason = np.full(n_user, "", _STR)
     since = np.full((n_sat, n_user), np.inf)

@@ -9,8 +9,8 @@ Table layouts: :mod:`simulator.engine.schemas` and docs/outputs.md.
 The small tables (handovers, clusters, decisions, events) get thousands of few-row appends per
 simulated hour; each :meth:`Recorder.append` validates and converts its columns, which costs more
 than the rows. Their rows are therefore collected in a :class:`RowBuffer` and handed to the
-recorder when the chunk ends (:meth:`RecordsMixin._flush_rows`): one append per table and lane,
-rows in the order they were produced.
+recorder when the chunk ends (:meth:`RecordsMixin._flush_rows`) or when ROWS_HELD rows of a table
+are waiting: one append per table and lane, rows in the order they were produced.
 """
 
 from __future__ import annotations
@@ -24,6 +24,10 @@ from .lanes import Lane
 
 __all__ = ["RecordsMixin", "RowBuffer"]
 
+#: Rows of one small table held before they are appended (the clusters table gets ~4 million rows
+#: per simulated hour in starlink-24h.toml; held for a whole chunk they cost ~300 MB at its end).
+ROWS_HELD = 200_000
+
 
 class RowBuffer:
     """Rows of one table, collected cheaply and appended to the recorder once per chunk.
@@ -36,6 +40,7 @@ class RowBuffer:
 
     def __init__(self) -> None:
         self._groups: dict[tuple, list[tuple[int, dict]]] = {}
+        self.n_rows = 0
 
     def __len__(self) -> int:
         return sum(len(parts) for parts in self._groups.values())
@@ -55,10 +60,13 @@ class RowBuffer:
                 n = len(value)
         if n == 0:
             return
-        self._groups.setdefault(tuple(key), []).append((1 if n is None else n, columns))
+        n = 1 if n is None else n
+        self._groups.setdefault(tuple(key), []).append((n, columns))
+        self.n_rows += n
 
     def drain(self, recorder, table: str) -> None:
         groups, self._groups = self._groups, {}
+        self.n_rows = 0
         for key, parts in groups.items():
             labels = dict(key)
             counts = np.array([n for n, _ in parts])
@@ -122,7 +130,7 @@ class RecordsMixin:
         def beam(b):
             return np.maximum(b, 0), b < 0
 
-        self._rows["handovers"].add(time=self.epoch + t, scheme=lane.name, rsap_policy=lane.policy,
+        self._add_rows("handovers", time=self.epoch + t, scheme=lane.name, rsap_policy=lane.policy,
                              user_id=rec.user_id, kind=rec.kind, from_sat=ids(rec.from_sat), to_sat=ids(rec.to_sat),
                              from_beam=beam(rec.from_beam), to_beam=beam(rec.to_beam), reason=rec.reason)
 
@@ -148,17 +156,24 @@ class RecordsMixin:
         """Append the held snapshot of one lane (``key``), or of every lane."""
         for k in [key] if key is not None else list(self._pending_clusters):
             t, user, sat_id, power = self._pending_clusters.pop(k)
-            self._rows["clusters"].add(time=self.epoch + t, scheme=k[0], rsap_policy=k[1], user_id=user,
+            self._add_rows("clusters", time=self.epoch + t, scheme=k[0], rsap_policy=k[1], user_id=user,
                                  sat_id=sat_id, power_weight=power)
 
     def _record_decision(self, t: int, scheme: str, trigger: str, d: SchemeDecision) -> None:
-        self._rows["decisions"].add(time=self.epoch + t, scheme=scheme, trigger=trigger,
+        self._add_rows("decisions", time=self.epoch + t, scheme=scheme, trigger=trigger,
                              n_sats=d.mask.shape[0], n_users=d.mask.shape[1], inner_iters=d.inner_iters,
                              outer_iters=d.outer_iters, solve_s=d.solve_s,
                              min_sinr_db=float(lin_to_db(max(d.min_sinr, 0.0))), status=d.status)
 
     def _record_events(self, t: int, kinds, sats, users) -> None:
-        self._rows["events"].add(time=self.epoch + t, kind=kinds, sat_id=self.sat_ids[sats], user_id=users)
+        self._add_rows("events", time=self.epoch + t, kind=kinds, sat_id=self.sat_ids[sats], user_id=users)
+
+    def _add_rows(self, table: str, **columns) -> None:
+        """Collect rows; hand them to the recorder early when ROWS_HELD are waiting (memory bound)."""
+        rows = self._rows[table]
+        rows.add(**columns)
+        if rows.n_rows >= ROWS_HELD:
+            rows.drain(self.recorder, table)
 
     def _flush_rows(self) -> None:
         """Append the collected rows of the small tables to the recorder (at the end of a chunk)."""
