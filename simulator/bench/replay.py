@@ -65,7 +65,8 @@ def run(args: argparse.Namespace) -> list[dict]:
 
     t0 = time.perf_counter()
     try:
-        run_dir = run_scenario(scenario, output_dir=out, overwrite=bool(args.keep), progress=progress)
+        run_dir = run_scenario(scenario, output_dir=out, overwrite=bool(args.keep), progress=progress,
+                               rate_workers=None)  # as leosim run: a worker on two or more cores
         wall = time.perf_counter() - t0
         size = _size_mib(run_dir)
     finally:

@@ -113,11 +113,13 @@ def build_replay(scenario: Scenario, recorder, rate_workers: int = 0) -> tuple[R
 
 def run_scenario(scenario: Scenario, *, output_dir: str | Path | None = None, resume: bool = False,
                  overwrite: bool = False, progress: Callable[[RunProgress], None] | None = None,
-                 max_chunks: int | None = None, rate_workers: int | None = None) -> Path:
+                 max_chunks: int | None = None, rate_workers: int | None = 0) -> Path:
     """Replay ``scenario`` into its run directory; returns the directory.
 
-    ``rate_workers``: 1 evaluates the logged rates in a worker process beside the event loop, 0 in
-    this process; the output is the same. Default (None): 1 on a machine with two or more cores.
+    ``rate_workers``: 1 evaluates the logged rates in a worker process beside the event loop, 0 (the
+    default) in this process; None: 1 on a machine with two or more cores (what ``leosim run``
+    does). The output is the same. The worker is started with ``spawn``, which re-imports the
+    calling script: from a script, use 1 or None only under ``if __name__ == "__main__":``.
 
     ``max_chunks`` stops after that many chunks in this call (the run stays resumable), for tests
     and for splitting long runs. Ctrl-C leaves every completed chunk readable (status
