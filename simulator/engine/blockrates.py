@@ -167,6 +167,11 @@ class _Handle:
     def result(self) -> tuple[np.ndarray, np.ndarray]:
         return self._owner._result(self._batch, self._index)
 
+    def done(self) -> bool:
+        """The batch has been sent and evaluated (``result()`` will not wait)."""
+        entry = self._owner._futures.get(id(self._batch))
+        return entry is not None and entry[0] is self._batch and entry[1].done()
+
 
 class WorkerRates:
     """Evaluates blocks in one worker process (``spawn``ed, so no state is inherited), in order.

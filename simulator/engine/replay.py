@@ -25,6 +25,7 @@ Processes of a chunk (DESIGN.md "Event model"):
 
 from __future__ import annotations
 
+import ctypes
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -161,6 +162,7 @@ class Replay(RecordsMixin):
             self._evaluate_segments(lane)
         self._write_rates()
         self._write_clusters()
+        release_free_memory()
         self._flush_rows()
         if self.s.record_csi:
             self._record_csi()
@@ -316,6 +318,8 @@ class Replay(RecordsMixin):
     def _recluster(self, t: int, trigger: str) -> None:
         self.last_recluster_ns = t
         self.reclusterings += 1
+        if self.reclusterings % TRIM_EVERY_RECLUSTERINGS == 0:
+            release_free_memory()
         # Serving-mode decisions are built around the RSAP: choose it first, so that the candidate
         # search (which keeps every lane's RSAP) includes it.
         for lane in self.lanes:
@@ -562,19 +566,32 @@ class Replay(RecordsMixin):
         self._rates_out.append((rates, dict(time=self.epoch + steps[:, None], scheme=lane.name,
                                             rsap_policy=lane.policy, user_id=np.arange(self.n_user)[None, :],
                                             n_serving=n_serving, rsap_sat=rsap_ids)))
+        if len(self._rates_out) >= RATES_HELD:
+            self._write_rates(wait=False)
 
-    def _write_rates(self) -> None:
-        """Append the chunk's rates rows, in the order their segments were closed."""
-        out, self._rates_out = self._rates_out, []
+    def _write_rates(self, *, wait: bool = True) -> None:
+        """Append rates rows in the order their segments were closed: all of them (``wait``, at the
+        chunk's end), or those at the head of the queue whose rates are ready (as the chunk goes, so
+        that neither results nor rows pile up for a whole chunk)."""
+        out = self._rates_out
+        n = 0
         for rates, columns in out:
+            if not wait and rates is not None and not rates.done():
+                break
             if rates is None:
                 sinr = se = np.zeros(columns["n_serving"].shape)
             else:
                 sinr, se = rates.result()
             self.recorder.append("rates", se_bps_hz=se, sinr_db=lin_to_db(sinr), **columns)
+            n += 1
+        del out[:n]
 
 #: Pending steps of a lane evaluated at the latest in one call (bounds the CSI block's memory).
 MAX_GROUP_STEPS = 120
+#: Reclusterings between two releases of the allocator's free memory (release_free_memory).
+TRIM_EVERY_RECLUSTERINGS = 20
+#: Closed rate blocks after which the ready ones are written (they are written in order).
+RATES_HELD = 64
 
 #: The slowest decision (Algorithm 1 with sMRT): applied after the others of a reclustering.
 SLOWEST_SCHEME = "cf-mntn-smrt"
@@ -596,6 +613,27 @@ def _decision_key(lane: Lane) -> str | tuple[str, str]:
     """Cluster-mode schemes take one decision per reclustering for both policies; serving-mode
     schemes decide per lane, around the lane's RSAP."""
     return lane.name if lane.spec.rsap_mode == "cluster" else (lane.name, lane.policy)
+
+
+def _libc_trim():
+    try:
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):  # not glibc: nothing to do
+        return None
+
+
+_MALLOC_TRIM = _libc_trim()
+
+
+def release_free_memory() -> None:
+    """Give the C allocator's free memory back to the system (glibc ``malloc_trim``; no-op elsewhere).
+
+    The decision threads allocate from their own glibc arenas, which keep freed blocks: without this
+    the resident size of a 24-h replay grew by ~53 MB per simulated hour while the Python heap stayed
+    flat (measured on starlink-24h.toml, 3 h); trimmed at each chunk's end it stayed at 472 MB.
+    """
+    if _MALLOC_TRIM is not None:
+        _MALLOC_TRIM(0)
 
 
 def _same(x: np.ndarray | None, y: np.ndarray | None) -> bool:
