@@ -15,17 +15,13 @@ import sys
 from collections.abc import Sequence
 
 from . import __version__, commands
+from .constants import THREAD_VARIABLES
 from .errors import LeosimError
 
 __all__ = ["main", "build_parser"]
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
-#: BLAS/OpenMP thread pools, fixed when numpy loads. leosim parallelises itself (decision threads
-#: and a rate worker in ``leosim run``, Dask workers in sweeps); BLAS threads on top of that
-#: oversubscribe two cores (a 9 ms cone program measured at 200 ms), so the command sets them to 1
-#: unless the user has set them.
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,7 +38,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    for name in THREAD_VARIABLES:  # before build_parser imports numpy (no effect if already loaded)
+    # BLAS/OpenMP thread pools are fixed when numpy loads, i.e. in build_parser. leosim parallelises
+    # itself (decision threads and a rate worker in `leosim run`, Dask workers in sweeps); BLAS
+    # threads on top oversubscribe two cores (a 9 ms cone program measured at 200 ms), so they are 1
+    # unless the user has set them.
+    for name in THREAD_VARIABLES:
         os.environ.setdefault(name, "1")
     parser = build_parser()
     args = parser.parse_args(argv)

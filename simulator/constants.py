@@ -19,3 +19,6 @@ EARTH_ROTATION_RATE = 7.292_115_146_706_979e-5  # rad/s, IERS conventions (sider
 SECONDS_PER_DAY = 86_400.0  # s
 NS_PER_S = 1_000_000_000  # ns/s, integer: SimPy time is an integer ns count
 M_PER_KM = 1_000.0  # m/km, SI prefix: SGP4 works in km and km/s
+
+#: Environment variables that size the BLAS/OpenMP thread pools (read once, when numpy loads).
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")

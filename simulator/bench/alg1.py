@@ -38,6 +38,7 @@ import warnings
 
 import numpy as np
 
+from ..constants import THREAD_VARIABLES
 from ..cooperation.algorithm1 import Decision, algorithm1, solve_p3
 from ..cooperation.baselines import alg1_uniform, distance_sca, distance_uniform
 from ..cooperation.coefficients import SinrCoefficients, signal_and_interference
@@ -46,7 +47,6 @@ from ..errors import SolverError
 
 DESCRIPTION = "Algorithm 1 (000): dense IPM / Clarabel vs cvxpy rebuilt each iteration / DPP; warm start; Fig. 5"
 K_MAX = 8
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

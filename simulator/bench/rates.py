@@ -38,9 +38,10 @@ import time
 
 import numpy as np
 
+from ..constants import THREAD_VARIABLES
+
 DESCRIPTION = "rate evaluation per scheme over a block: closed-form Gram path vs explicit, and Monte-Carlo agreement"
 TARGET_US_PER_STEP = 200.0
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 K_MAX = 8
 CENTRE = (42.36, -71.06)          # deg, the service-area centre (Boston, as in `bench orbits`)
 DISC_RADIUS_M = 200e3             # m, 000 Sec. VI

@@ -28,13 +28,13 @@ from typing import Any
 
 from distributed.diagnostics.plugin import WorkerPlugin
 
+from ..constants import THREAD_VARIABLES
 from ..errors import InputError
 from .sweep import (MANIFEST_NAME, SweepSpec, Task, execute_task, manifest_document, prepare_output, read_manifest,
                     write_manifest)
 
 __all__ = ["run_sweep", "SweepResult", "TaskFailure", "THREAD_VARIABLES", "available_cores", "local_client"]
 
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 SAVE_INTERVAL_S = 2.0       # s, least time between two rewrites of sweep.json while tasks finish
 PLAIN_PROGRESS_S = 10.0     # s, least time between two progress lines when stderr is not a terminal
 
