@@ -42,9 +42,6 @@ class RowBuffer:
         self._groups: dict[tuple, list[tuple[int, dict]]] = {}
         self.n_rows = 0
 
-    def __len__(self) -> int:
-        return sum(len(parts) for parts in self._groups.values())
-
     def add(self, **columns) -> None:
         n, key = None, []
         for name, value in columns.items():

@@ -92,16 +92,14 @@ class Replay(RecordsMixin):
         self.n_user = n_user
         self.user_positions = user_positions
         self.static_users = static_users
-        self.params = params
         self.ctx = ctx
         self.evaluator = evaluator
         self.epoch = int(epoch_utc_ns)
         self.recorder = recorder
-        self.beam_target = beam_target_m
         self.ts = builtin_timescale()
         # Common random numbers: one draw per (satellite, user) link for the whole run.
-        self.draws: LinkDraws = draw_link_variates(np.random.default_rng(seed), (self.n_sat, n_user))
-        self.block = BlockRates(evaluator, params, self.draws, settings.min_elevation_deg, beam_target_m,
+        draws: LinkDraws = draw_link_variates(np.random.default_rng(seed), (self.n_sat, n_user))
+        self.block = BlockRates(evaluator, params, draws, settings.min_elevation_deg, beam_target_m,
                                 static_users, settings.csi_period_ns)
         self.rates = rate_backend(self.block, rate_workers)  # close() when the run ends
         self._rates_out: list = []  # (future, columns) of the chunk's rates rows, in order
@@ -233,14 +231,15 @@ class Replay(RecordsMixin):
             self._wake.succeed()
 
     # ----------------------------------------------------------------- geometry at one instant
-    def _memoised(self, kind: str, t: int, sats: np.ndarray, compute) -> np.ndarray:
+    def _memoised(self, kind: str, t: int, sats: np.ndarray, compute):
         """``compute(t, sats)``, remembered for the current instant (every lane asks the same questions)."""
         if self._memo.get("t") != t:
             self._memo = {"t": t}
         key = (kind, sats.tobytes())
         if key not in self._memo:
             value = compute(t, sats)
-            value.flags.writeable = False  # shared by every lane: nobody may change it in place
+            if isinstance(value, np.ndarray):
+                value.flags.writeable = False  # shared by every lane: nobody may change it in place
             self._memo[key] = value
         return self._memo[key]
 
@@ -282,12 +281,7 @@ class Replay(RecordsMixin):
     def _csi_at(self, t: int, sats: np.ndarray):
         """Statistical CSI (len(sats), U) at the exact instant ``t`` (propagated for it); remembered for
         the current instant (the lanes re-deciding at one set event all ask for it)."""
-        if self._memo.get("t") != t:
-            self._memo = {"t": t}
-        key = ("csi", sats.tobytes())
-        if key not in self._memo:
-            self._memo[key] = self._csi_at_uncached(t, sats)
-        return self._memo[key]
+        return self._memoised("csi", t, sats, self._csi_at_uncached)
 
     def _csi_at_uncached(self, t: int, sats: np.ndarray):
         jd, fr = ns_since_epoch_to_jd(self.epoch, np.array([t], dtype=np.int64))
