@@ -263,6 +263,7 @@ def diff_masks(
     prev_beam: ArrayLike | None = None,
     new_beam: ArrayLike | None = None,
     single_serving: bool = False,
+    sat_index: ArrayLike | None = None,
 ) -> HandoverRecords:
     """Handover records that turn (prev_mask, prev_rsap) into (new_mask, new_rsap).
 
@@ -281,6 +282,9 @@ def diff_masks(
     rsap_reason : str or ndarray (U,) — reason written on each user's rsap/inter_satellite record
     join_leave_reason : str — reason written on join/leave records
     prev_beam, new_beam : ndarray, shape (U,), int, optional — serving beam per user
+    sat_index : ndarray, shape (S,), int, optional — the satellite index of each mask row, written on
+        join/leave records (default: the row number). The RSAPs are satellite indices already. An
+        increasing ``sat_index`` gives the records in the order of masks over all satellites.
 
     Returns
     -------
@@ -307,6 +311,8 @@ def diff_masks(
         for kind, links in (("cluster_leave", pm & ~nm), ("cluster_join", nm & ~pm)):
             if links.any():
                 user, sat = np.nonzero(links.T)
+                if sat_index is not None:
+                    sat = np.asarray(sat_index, np.int64)[sat]
                 from_sat, to_sat = (sat, -1) if kind == "cluster_leave" else (-1, sat)
                 parts.append(HandoverRecords.build(kind, user, from_sat, to_sat, reason=join_leave_reason))
     return HandoverRecords.concat(parts)

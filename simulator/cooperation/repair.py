@@ -22,7 +22,8 @@ rsap −1 and an empty cluster (reason ``no_eligible`` or ``no_capacity``). Noth
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -45,17 +46,23 @@ class RepairResult:
     power : ndarray, shape (S, U) — power weights p_{l,k} ≥ 0, 0 outside the clusters
     mask : ndarray, shape (S, U), bool — serving clusters
     rsap : ndarray, shape (U,), int64 — −1 = none
-    records : HandoverRecords — cluster_leave / cluster_join / rsap records (reason of join/leave:
-        ``repair``)
     reason : ndarray, shape (U,), str — ``ok``, ``links_dropped`` (members lost, RSAP kept),
         ``rsap_ineligible`` (RSAP handed over), ``rescued``, ``no_eligible``, ``no_capacity``
+    records : HandoverRecords — cluster_leave / cluster_join / rsap records (reason of join/leave:
+        ``repair``); built when first read (the replay records handovers itself)
     """
 
     power: np.ndarray
     mask: np.ndarray
     rsap: np.ndarray
-    records: HandoverRecords
     reason: np.ndarray
+    prev_mask: np.ndarray = field(repr=False)
+    prev_rsap: np.ndarray = field(repr=False)
+
+    @cached_property
+    def records(self) -> HandoverRecords:
+        return diff_masks(self.prev_mask, self.prev_rsap, self.mask, self.rsap, rsap_reason=self.reason,
+                          join_leave_reason="repair")
 
     def decision(self, prev: ClusterDecision) -> ClusterDecision:
         """The repaired decision, keeping ``prev``'s time-to-trigger timers of unchanged users."""
@@ -130,7 +137,7 @@ def repair(
     dropped = (old_mask & ~keep).any(axis=0)
     lost = (old_rsap >= 0) & ~rsap_is_eligible(old_rsap, keep)
     if not (dropped.any() or lost.any()) and np.all(np.einsum("lk,lk->l", p, p) <= 1.0 + POWER_TOLERANCE):
-        return RepairResult(p, keep, rsap_new, HandoverRecords.empty(), np.full(n_user, "ok", _STR))
+        return RepairResult(p, keep, rsap_new, np.full(n_user, "ok", _STR), old_mask, old_rsap)
     reason = np.where(dropped, "links_dropped", "ok").astype(_STR)
     if lost.any():
         rsap_new[lost] = select_rsap(gain[:, lost], st[:, lost], keep[:, lost], policy)
@@ -157,5 +164,4 @@ def repair(
     load = np.sum(np.where(new_links, 0.0, p * p), axis=1)
     scale = np.where(load > budget * (1.0 + POWER_TOLERANCE), np.sqrt(budget / np.where(load > 0, load, 1.0)), 1.0)
     p = np.where(new_links, p, p * scale[:, None])
-    records = diff_masks(old_mask, old_rsap, keep, rsap_new, rsap_reason=reason, join_leave_reason="repair")
-    return RepairResult(p, keep, rsap_new, records, reason)
+    return RepairResult(p, keep, rsap_new, reason, old_mask, old_rsap)

@@ -18,7 +18,7 @@ from ..cooperation.schemes import SCHEMES, SchemeDecision, SchemeSpec
 from ..radio.statistical_csi import StatisticalCSI
 from .geometry import to_local
 
-__all__ = ["Lane", "PendingDecision", "Segment", "carry_decision", "remap_rsap_state"]
+__all__ = ["Lane", "Links", "PendingDecision", "Segment", "carry_decision", "remap_rsap_state"]
 
 
 @dataclass
@@ -44,6 +44,27 @@ class Segment:
     sats: np.ndarray
     rsap: np.ndarray
     n_serving: np.ndarray
+
+
+@dataclass(frozen=True)
+class Links:
+    """A lane's serving links at one instant: the mask (len(sats), U) on its satellites ``sats``
+    (None without a decision), the RSAP (catalogue index per user, −1 none) and the beam per user."""
+
+    sats: np.ndarray
+    mask: np.ndarray | None
+    rsap: np.ndarray
+    beam: np.ndarray | None
+    n_user: int
+
+    def mask_on(self, axis: np.ndarray) -> np.ndarray:
+        """Serving mask (len(axis), U) on the satellite axis ``axis`` (catalogue indices)."""
+        out = np.zeros((len(axis), self.n_user), bool)
+        if self.mask is not None and len(self.sats):
+            pos = to_local(axis, self.sats)
+            ok = pos >= 0
+            out[ok] = self.mask[pos[ok]]
+        return out
 
 
 @dataclass
@@ -77,12 +98,15 @@ class Lane:
         """The registry entry (looked up, not stored, so lanes pickle without code objects)."""
         return SCHEMES[self.scheme]
 
-    def global_mask(self, n_sat: int) -> np.ndarray:
-        """Serving mask (S_total, U) over the whole catalogue."""
-        mask = np.zeros((n_sat, self.n_user), bool)
-        if self.decision is not None and len(self.sats):
-            mask[self.sats] = self.decision.mask
-        return mask
+    def mask_on(self, axis: np.ndarray) -> np.ndarray:
+        """Serving mask (len(axis), U) on the satellite axis ``axis`` (catalogue indices)."""
+        return self.links().mask_on(axis)
+
+    def links(self) -> "Links":
+        """The serving links, RSAPs and beams in force, kept to compare with a later decision."""
+        d = self.decision
+        return Links(self.sats, None if d is None else d.mask, self.rsap.copy(),
+                     None if d is None or d.beam is None else d.beam.copy(), self.n_user)
 
     def serving_count(self) -> np.ndarray:
         """Serving satellites per user (U,)."""

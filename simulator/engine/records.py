@@ -20,7 +20,7 @@ import numpy as np
 from ..cooperation.clusters import diff_masks
 from ..cooperation.schemes import SchemeDecision
 from ..units import lin_to_db
-from .lanes import Lane
+from .lanes import Lane, Links
 
 __all__ = ["RecordsMixin", "RowBuffer"]
 
@@ -106,18 +106,27 @@ def _concat(values: list, counts: np.ndarray):
 class RecordsMixin:
     """Rows of the ``handovers``, ``clusters``, ``decisions``, ``events`` and ``csi`` tables."""
 
-    def _global_beam(self, lane: Lane) -> np.ndarray | None:
-        return None if lane.decision is None or lane.decision.beam is None else lane.decision.beam.copy()
+    def _record_handovers(self, lane: Lane, t: int, old: Links, trigger: str, *, masks_changed: bool = True,
+                          rsap_reason: np.ndarray | str | None = None) -> None:
+        """Rows for every change from the links ``old`` to the lane's links now (:func:`diff_masks`).
 
-    def _record_handovers(self, lane: Lane, t: int, old_mask, old_rsap, old_beam, trigger: str, *,
-                          masks_changed: bool = True, rsap_reason: np.ndarray | str | None = None) -> None:
-        new_mask = lane.global_mask(self.n_sat) if masks_changed else old_mask
-        new_beam = self._global_beam(lane)
-        beams = old_beam is not None and new_beam is not None
-        rec = diff_masks(old_mask, old_rsap, new_mask, lane.rsap,
+        The masks are compared on the union of both satellite sets (sorted, so the rows come in the
+        order a comparison over the whole catalogue gives); ``masks_changed=False`` compares RSAPs
+        and beams only."""
+        new = lane.links()
+        if masks_changed and old.mask is not None and new.mask is not None and np.array_equal(old.sats, new.sats):
+            axis, old_mask, new_mask = new.sats, old.mask, new.mask  # a repair: same satellites
+        elif masks_changed:
+            axis = np.union1d(old.sats, new.sats)
+            old_mask, new_mask = old.mask_on(axis), new.mask_on(axis)
+        else:
+            axis = np.zeros(0, np.int64)
+            old_mask = new_mask = np.zeros((0, self.n_user), bool)
+        beams = old.beam is not None and new.beam is not None
+        rec = diff_masks(old_mask, old.rsap, new_mask, new.rsap,
                          rsap_reason=trigger if rsap_reason is None else rsap_reason, join_leave_reason=trigger,
-                         prev_beam=old_beam if beams else None, new_beam=new_beam if beams else None,
-                         single_serving=lane.spec.single_serving)
+                         prev_beam=old.beam if beams else None, new_beam=new.beam if beams else None,
+                         single_serving=lane.spec.single_serving, sat_index=axis)
         if not len(rec):
             return
 

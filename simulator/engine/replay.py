@@ -35,7 +35,7 @@ import simpy
 
 from ..constants import NS_PER_S
 from ..cooperation.repair import repair
-from ..cooperation.rsap import rsap_step
+from ..cooperation.rsap import RsapState, rsap_step
 from ..cooperation.schemes import DecideContext, SchemeDecision, decide
 from ..orbits.catalog import Catalog
 from ..orbits.propagate import builtin_timescale, propagate_ecef
@@ -316,9 +316,7 @@ class Replay(RecordsMixin):
             release_free_memory()
         # Serving-mode decisions are built around the RSAP: choose it first, so that the candidate
         # search (which keeps every lane's RSAP) includes it.
-        for lane in self.lanes:
-            if lane.spec.rsap_mode == "serving":
-                self._step_rsap(lane, t)
+        self._step_rsaps([lane for lane in self.lanes if lane.spec.rsap_mode == "serving"], t)
         cand, csi = self._candidates(t)
         if csi is None:
             for lane in self.lanes:
@@ -362,8 +360,7 @@ class Replay(RecordsMixin):
     def _apply(self, lane: Lane, t: int, sats, decision: SchemeDecision | None, csi, trigger: str) -> None:
         """Make ``decision`` the one in force from ``t`` on; record clusters and handovers."""
         self._flush(lane, t)
-        old_mask, old_rsap = lane.global_mask(self.n_sat), lane.rsap.copy()
-        old_beam = self._global_beam(lane)
+        old = lane.links()
         if decision is not None and len(sats):
             up = self._up_links(t, sats)  # links that set while the decision travelled are dropped
             if not up.all():
@@ -374,41 +371,57 @@ class Replay(RecordsMixin):
         if lane.spec.rsap_mode == "serving" and decision is not None:
             lane.rsap = np.where(decision.serving >= 0, lane.sats[np.maximum(decision.serving, 0)], -1)
         else:
-            why = self._step_rsap(lane, t, record=False)[1]
-        self._record_handovers(lane, t, old_mask, old_rsap, old_beam, trigger, rsap_reason=why)
+            why = self._step_rsaps([lane], t, record=False)[0][1]
+        self._record_handovers(lane, t, old, trigger, rsap_reason=why)
         self._record_clusters(lane, t)
 
     # ----------------------------------------------------------------- RSAP
-    def _eligible(self, lane: Lane, t: int) -> np.ndarray:
-        up = self._up_links(t, self.vis_sats)
-        if lane.spec.rsap_mode == "serving":
-            return up
-        return up & lane.global_mask(self.n_sat)[self.vis_sats]
+    def _step_rsaps(self, lanes: list[Lane], t: int, *, record: bool = True) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Advance the RSAP rule of ``lanes`` to ``t``; per lane, the users whose RSAP changed and, per
+        user, the rule's reason (``acquire``, ``rsap_ineligible``, ``better_channel``, ``no_eligible``).
 
-    def _step_rsap(self, lane: Lane, t: int, *, record: bool = True) -> tuple[np.ndarray, np.ndarray]:
-        """Advance the lane's RSAP rule to ``t``; returns the users whose RSAP changed and, per user,
-        the rule's reason (``acquire``, ``rsap_ineligible``, ``better_channel``, ``no_eligible``)."""
-        vis = self.vis_sats
-        if lane.rsap_state is None or lane.rsap_state.better_since_s.shape[0] != len(vis):
-            lane.rsap_state = remap_rsap_state(lane.rsap_state, np.zeros(0, np.int64), vis, lane.rsap)
-        gain = self._gain_now(t, vis)
-        state, records = rsap_step(lane.rsap_state, t / NS_PER_S, gain, self._service_time_s(t, vis),
-                                   self._eligible(lane, t), lane.policy, self.s.hysteresis_db,
-                                   self.s.time_to_trigger_s)
-        why = np.full(self.n_user, "rsap", dtype=object)
-        why[records.user_id] = records.reason
-        new = np.where(state.rsap >= 0, vis[np.maximum(state.rsap, 0)], -1) if len(vis) else \
-            np.full(self.n_user, -1, np.int64)
-        changed = np.flatnonzero(new != lane.rsap)
-        if record and changed.size:
-            self._flush(lane, t)
-            old_mask, old_rsap, old_beam = lane.global_mask(self.n_sat), lane.rsap.copy(), self._global_beam(lane)
-            lane.rsap = new
-            self._record_handovers(lane, t, old_mask, old_rsap, old_beam, "rsap", masks_changed=False,
-                                   rsap_reason=why)
-        lane.rsap = new
-        lane.rsap_state = state
-        return changed, why
+        The rule treats each user on its own, so the lanes of one policy are stepped in one call with
+        their users side by side: columns j·U … (j+1)·U − 1 belong to the group's j-th lane. Eligible
+        RSAPs are the links up at ``t`` (serving-mode lanes) or the lane's serving links up at ``t``.
+        """
+        vis, n_user = self.vis_sats, self.n_user
+        out: list = [None] * len(lanes)
+        if not lanes:
+            return out
+        up = self._up_links(t, vis)
+        gain, service = self._gain_now(t, vis), self._service_time_s(t, vis)
+        for policy in dict.fromkeys(lane.policy for lane in lanes):
+            group = [i for i, lane in enumerate(lanes) if lane.policy == policy]
+            for i in group:
+                lane = lanes[i]
+                if lane.rsap_state is None or lane.rsap_state.better_since_s.shape[0] != len(vis):
+                    lane.rsap_state = remap_rsap_state(lane.rsap_state, np.zeros(0, np.int64), vis, lane.rsap)
+            eligible = np.concatenate([up if lanes[i].spec.rsap_mode == "serving" else up & lanes[i].mask_on(vis)
+                                       for i in group], axis=1)
+            before = RsapState(np.concatenate([lanes[i].rsap_state.rsap for i in group]),
+                               np.concatenate([lanes[i].rsap_state.better_since_s for i in group], axis=1))
+            n = len(group)
+            state, records = rsap_step(before, t / NS_PER_S, np.tile(gain, (1, n)), np.tile(service, (1, n)),
+                                       eligible, policy, self.s.hysteresis_db, self.s.time_to_trigger_s)
+            new_all = np.where(state.rsap >= 0, vis[np.maximum(state.rsap, 0)], -1) if len(vis) else \
+                np.full(n * n_user, -1, np.int64)
+            owner = records.user_id // n_user
+            for j, i in enumerate(group):
+                lane, cols = lanes[i], slice(j * n_user, (j + 1) * n_user)
+                mine = owner == j
+                why = np.full(n_user, "rsap", dtype=object)
+                why[records.user_id[mine] - j * n_user] = records.reason[mine]
+                new = new_all[cols]
+                changed = np.flatnonzero(new != lane.rsap)
+                if record and changed.size:
+                    self._flush(lane, t)
+                    old = lane.links()
+                    lane.rsap = new
+                    self._record_handovers(lane, t, old, "rsap", masks_changed=False, rsap_reason=why)
+                lane.rsap = new
+                lane.rsap_state = RsapState(state.rsap[cols], state.better_since_s[:, cols])
+                out[i] = (changed, why)
+        return out
 
     def _gain_now(self, t: int, sats: np.ndarray) -> np.ndarray:
         """Average channel gain β (len(sats), U) at ``t``, from the chunk's step states when on the grid.
@@ -432,11 +445,8 @@ class Replay(RecordsMixin):
         return self._csi_at(t, sats).beta if len(sats) else np.zeros((0, self.n_user))
 
     def _rsap_tick(self, t: int) -> None:
-        again = []
-        for lane in self.lanes:
-            changed, _ = self._step_rsap(lane, t)
-            if changed.size and lane.spec.rsap_mode == "serving" and lane.decision is not None:
-                again.append(lane)
+        again = [lane for lane, (changed, _) in zip(self.lanes, self._step_rsaps(self.lanes, t))
+                 if changed.size and lane.spec.rsap_mode == "serving" and lane.decision is not None]
         self._redecide(again, t, "rsap")
 
     def _redecide(self, lanes: list[Lane], t: int, trigger: str) -> None:
@@ -473,11 +483,11 @@ class Replay(RecordsMixin):
             rsap_lost = bool((lane.rsap[users] == sats).any())
             if lane.spec.rsap_mode == "serving" and (rsap_lost or lane.spec.single_serving):
                 # The decision is built around the RSAP: hand it over and decide again at once.
-                self._step_rsap(lane, t)
                 again.append(lane)
             else:
                 self._repair(lane, t)  # drop the link, keep the rest (UC/FC: the RSAP is still up)
             self._request_recluster(t)
+        self._step_rsaps(again, t)
         self._redecide(again, t, "set")
 
     def _repair(self, lane: Lane, t: int) -> None:
@@ -489,11 +499,11 @@ class Replay(RecordsMixin):
         new = SchemeDecision(power=result.power, mask=result.mask, serving=d.serving, beam=d.beam, pilots=d.pilots,
                              status="repair", reason=_repair_reason(result.reason), solver=d.solver)
         self._flush(lane, t)
-        old_mask, old_rsap, old_beam = lane.global_mask(self.n_sat), lane.rsap.copy(), self._global_beam(lane)
+        old = lane.links()
         lane.decision = new
         lane.rsap = np.where(result.rsap >= 0, lane.sats[np.maximum(result.rsap, 0)], -1)
         lane.rsap_state = lane.rsap_state.with_rsap(to_local(lane.rsap, self.vis_sats)) if lane.rsap_state else None
-        self._record_handovers(lane, t, old_mask, old_rsap, old_beam, "repair")
+        self._record_handovers(lane, t, old, "repair")
         self._record_clusters(lane, t)
 
     # ----------------------------------------------------------------- logging
