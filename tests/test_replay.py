@@ -209,6 +209,16 @@ def test_grouped_rate_evaluation_equals_one_call_per_segment(run, scenario, tmp_
             np.testing.assert_allclose(a[c], b[c], rtol=1e-9, atol=1e-12, err_msg=f"{table}.{c}")
 
 
+def test_gains_of_a_block_of_steps_equal_gains_step_by_step(run, scenario, tmp_path, monkeypatch):
+    """The RSAP rule's β from one CSI call per block of steps equals β computed step by step: the
+    same rows, the same values (every RSAP and handover decision is taken on identical numbers)."""
+    monkeypatch.setattr(replay_module, "GAIN_BLOCK_STEPS", 1)
+    alone = _frames(run_scenario(scenario, output_dir=tmp_path / "alone", rate_workers=0))
+    for table, df in _frames(run).items():
+        pd.testing.assert_frame_equal(_sorted(df).drop(columns=["solve_s"], errors="ignore"),
+                                      _sorted(alone[table]).drop(columns=["solve_s"], errors="ignore"), obj=table)
+
+
 def test_cli_refuses_to_overwrite_and_reports_bad_scenarios(run, tmp_path, capsys):
     path = tmp_path / "tiny.toml"
     path.write_text(TEXT.replace("'", '"'))
