@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import multiprocessing
+import os
 import signal
 from concurrent.futures import Future, ProcessPoolExecutor
 
@@ -141,12 +142,17 @@ class LocalRates:
 
 
 # -- the worker process: one BlockRates, fed in submission order ----------------------------------
+#: Niceness added to the worker: its results are needed only at the chunk's end, so it yields the
+#: cores to the event loop and the decision threads when they are busy.
+WORKER_NICENESS = 10
 _WORKER: BlockRates | None = None
 
 
 def _worker_init(block: BlockRates) -> None:
     global _WORKER
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the replay's to handle; it shuts us down
+    if hasattr(os, "nice"):  # POSIX
+        os.nice(WORKER_NICENESS)
     _WORKER = block
 
 
