@@ -279,6 +279,7 @@ class EventsConfig(_Model):
     cluster_min_elevation_deg: float = Field(ge=0.0, lt=90.0, default=40.0)
     precoder_tracking: Literal["tracked", "snapshot"] = "tracked"
     decision_interference: Literal["phase-averaged", "instantaneous"] = "phase-averaged"
+    decision_tolerance: float = Field(gt=0.0, le=0.1, default=0.01)
 
 
 class OutputConfig(_Model):

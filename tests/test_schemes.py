@@ -130,3 +130,42 @@ def test_decide_context_routes_the_interference_model(setup):
     assert not np.allclose(inst.power, avg.power)
     with pytest.raises(ValueError, match="interference='coherent'"):
         DecideContext(tx_power_w=1.0, noise_w=1.0, interference="coherent")
+
+
+@pytest.mark.parametrize("name", ["cf-mntn-smrt", "cf-mmimo-imrt", "distance-sca", "single-slnr", "alg1-uniform"])
+def test_decide_context_tolerance_reaches_the_optimisers(setup, name, monkeypatch):
+    """``DecideContext.tolerance`` is the ``tol`` of every optimiser a scheme runs."""
+    import dataclasses
+
+    from simulator.cooperation import algorithm1 as alg1_module
+
+    seen = []
+    for fn in ("algorithm1", "sca_power"):
+        original = getattr(alg1_module, fn)
+
+        def spy(*args, _original=original, **kwargs):
+            seen.append(kwargs.get("tol"))
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(alg1_module, fn, spy)
+        for module in ("simulator.cooperation.schemes", "simulator.cooperation.baselines"):
+            monkeypatch.setattr(f"{module}.{fn}", spy, raising=False)
+    csi, ctx = setup
+    d = decide(name, csi, dataclasses.replace(ctx, tolerance=0.02), np.argmax(csi.beta, axis=0))
+    assert seen and set(seen) == {0.02} and d.status != "fallback:solver"
+
+
+def test_replay_takes_the_decision_tolerance_from_the_scenario():
+    from pathlib import Path
+
+    from simulator.engine.run import build_replay
+    from simulator.scenario import load_scenario
+
+    scenario = load_scenario(Path(__file__).parents[1] / "scenarios" / "quickstart.toml")
+    assert scenario.events.decision_tolerance == 0.01  # the default
+    events = scenario.events.model_copy(update={"decision_tolerance": 0.003})
+    replay, _ = build_replay(scenario.model_copy(update={"events": events}), recorder=None)
+    try:
+        assert replay.ctx.tolerance == 0.003
+    finally:
+        replay.close()

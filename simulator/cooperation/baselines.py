@@ -129,6 +129,7 @@ def distance_sca(
     distance_m: np.ndarray | None = None,
     allowed: np.ndarray | None = None,
     warm_start: Decision | None = None,
+    tol: float = 1e-3,
 ) -> Decision:
     """``distance-sca``: nearest-satellite clusters with max-min SINR power (000 Fig. 5).
 
@@ -139,9 +140,10 @@ def distance_sca(
     distance_m : ndarray, shape (L, K), m — satellite-to-user distance (required)
     allowed : ndarray, shape (L, K), bool, optional — visibility
     warm_start : Decision, optional — passed to :func:`~simulator.cooperation.algorithm1.sca_power`
+    tol : float — relative min-SINR gain at which the power iteration stops (``sca_power``)
     """
     cluster = distance_clusters(_need_distance(distance_m, "distance-sca"), k_max, allowed)
-    return sca_power(coeffs, cluster, warm_start=warm_start)
+    return sca_power(coeffs, cluster, warm_start=warm_start, tol=tol)
 
 
 def distance_uniform(
@@ -151,10 +153,12 @@ def distance_uniform(
     distance_m: np.ndarray | None = None,
     allowed: np.ndarray | None = None,
     warm_start: Decision | None = None,
+    tol: float = 1e-3,
 ) -> Decision:
     """``distance-uniform``: nearest-satellite clusters with uniform power (000 Fig. 5).
 
-    Arguments as :func:`distance_sca` (``warm_start`` is accepted and unused: nothing to iterate).
+    Arguments as :func:`distance_sca` (``warm_start`` and ``tol`` are accepted and unused: nothing
+    to iterate).
     """
     start = time.perf_counter()
     cluster = distance_clusters(_need_distance(distance_m, "distance-uniform"), k_max, allowed)
@@ -168,6 +172,7 @@ def alg1_uniform(
     distance_m: np.ndarray | None = None,
     allowed: np.ndarray | None = None,
     warm_start: Decision | None = None,
+    tol: float = 1e-3,
 ) -> Decision:
     """``alg1-uniform``: the clusters of Algorithm 1 with uniform power (000 Fig. 5).
 
@@ -175,7 +180,7 @@ def alg1_uniform(
     those of the Algorithm-1 run, whose status and reason are carried over when it fell back.
     """
     start = time.perf_counter()
-    decision = algorithm1(coeffs, k_max, allowed=allowed, warm_start=warm_start)
+    decision = algorithm1(coeffs, k_max, allowed=allowed, warm_start=warm_start, tol=tol)
     uniform = uniform_decision(coeffs, decision.cluster, reason=decision.reason, start=start)
     return dataclasses.replace(
         uniform,

@@ -60,6 +60,8 @@ class DecideContext:
         the snapshot's phases, the paper's model) or ``"phase-averaged"`` (cross-satellite
         interference averaged over independent carrier phases, :func:`~.coefficients.phase_averaged`;
         what a decision held for seconds in a replay experiences)
+    tolerance : float — relative min-SINR gain at which the optimisers' iterations stop (``tol`` of
+        :func:`~.algorithm1.algorithm1` and :func:`~.algorithm1.sca_power`)
     """
 
     tx_power_w: float
@@ -70,6 +72,7 @@ class DecideContext:
     beam_weights: np.ndarray | None = None
     cluster_min_elevation_rad: float = np.radians(40.0)
     interference: str = "instantaneous"
+    tolerance: float = 1e-3
 
     def __post_init__(self) -> None:
         if self.interference not in INTERFERENCE_MODELS:
@@ -151,7 +154,8 @@ def _cf_mntn(precoder: str) -> Callable:
     def decide(csi: StatisticalCSI, ctx: DecideContext, rsap: np.ndarray, prev: SchemeDecision | None,
                cache: dict) -> SchemeDecision:
         coeffs = ctx.for_decision(coefficients(csi, precoder, ctx.tx_power_w, ctx.noise_w))
-        d = algorithm1(coeffs, ctx.k_max, allowed=csi.visible, warm_start=_warm(prev, csi.beta.shape))
+        d = algorithm1(coeffs, ctx.k_max, allowed=csi.visible, warm_start=_warm(prev, csi.beta.shape),
+                       tol=ctx.tolerance)
         cache[f"algorithm1-{precoder}"] = d
         return _from_solver(d, _no_serving(csi.n_user))
 
@@ -176,7 +180,7 @@ def _baseline(fn: Callable) -> Callable:
                cache: dict) -> SchemeDecision:
         coeffs = ctx.for_decision(coefficients(csi, "smrt", ctx.tx_power_w, ctx.noise_w))
         d = fn(coeffs, ctx.k_max, distance_m=csi.slant_range_m, allowed=csi.visible,
-               warm_start=_warm(prev, csi.beta.shape))
+               warm_start=_warm(prev, csi.beta.shape), tol=ctx.tolerance)
         return _from_solver(d, _no_serving(csi.n_user))
 
     return decide
@@ -190,7 +194,7 @@ def _cf_mmimo(csi: StatisticalCSI, ctx: DecideContext, rsap: np.ndarray, prev: S
     cluster = np.asarray(csi.visible, bool) & (csi.beta > 0)
     coeffs = ctx.for_decision(coefficients_imrt(csi, ctx.tx_power_w, ctx.noise_w, book, ctx.pilot_power_w,
                                                 cluster_mask=cluster))
-    d = sca_power(coeffs, cluster, warm_start=_warm(prev, csi.beta.shape))
+    d = sca_power(coeffs, cluster, warm_start=_warm(prev, csi.beta.shape), tol=ctx.tolerance)
     return _from_solver(d, _no_serving(csi.n_user), pilots=pilots)
 
 
@@ -201,7 +205,7 @@ def _single(precoder: str) -> Callable:
         cluster = _one_hot(serving, csi.n_sat) & (csi.beta > 0)
         safe = np.where(serving >= 0, serving, 0)
         coeffs = ctx.for_decision(coefficients_single(csi, safe, precoder, ctx.tx_power_w, ctx.noise_w))
-        d = sca_power(coeffs, cluster, warm_start=_warm(prev, csi.beta.shape))
+        d = sca_power(coeffs, cluster, warm_start=_warm(prev, csi.beta.shape), tol=ctx.tolerance)
         return _from_solver(d, serving)
 
     return decide

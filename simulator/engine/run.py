@@ -98,6 +98,7 @@ def build_replay(scenario: Scenario, recorder, rate_workers: int = 0) -> tuple[R
                                   params.spacing_v_wavelengths),
         cluster_min_elevation_rad=float(np.radians(scenario.events.cluster_min_elevation_deg)),
         interference=scenario.events.decision_interference,
+        tolerance=scenario.events.decision_tolerance,
     )
     target = service_centre_ecef(users) if r.beam_pointing == "service-centre" else None
     evaluator = RateEvaluator(ctx, params, precoders=scenario.events.precoder_tracking, beam_directions=directions)
