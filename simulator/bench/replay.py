@@ -60,6 +60,8 @@ def run(args: argparse.Namespace) -> list[dict]:
         last.update(events=p.events, reclusterings=p.reclusterings)
         if p.sim_s >= 3600.0 and "rss_1h" not in samples:
             samples["rss_1h"] = _rss_mib()
+        if p.sim_s >= scenario.time.duration_s / 2 and "rss_half" not in samples:
+            samples["rss_half"] = _rss_mib()
         print(f"  {p.sim_s / 3600:.2f} h simulated, wall {p.wall_s:.0f} s, peak RSS {_rss_mib():.0f} MiB",
               file=sys.stderr)
 
@@ -73,7 +75,7 @@ def run(args: argparse.Namespace) -> list[dict]:
         if not args.keep:
             shutil.rmtree(out.parent, ignore_errors=True)
     end_rss = _rss_mib()
-    rss_1h = samples.get("rss_1h")
+    rss_1h, rss_half = samples.get("rss_1h"), samples.get("rss_half")
     scale = 24.0 / hours
     return [
         {"metric": "simulated", "value": hours, "unit": "h", "target": "", "note": scenario.name},
@@ -85,7 +87,10 @@ def run(args: argparse.Namespace) -> list[dict]:
         {"metric": "peak RSS at start", "value": start_rss, "unit": "MiB", "target": "", "note": "after imports"},
         {"metric": "peak RSS after 1 h", "value": rss_1h, "unit": "MiB", "target": "",
          "note": "" if rss_1h is not None else "run shorter than 1 h"},
+        {"metric": "peak RSS at half time", "value": rss_half, "unit": "MiB", "target": "",
+         "note": f"after {hours / 2:.3g} h simulated"},
         {"metric": "peak RSS at end", "value": end_rss, "unit": "MiB", "target": f"<= {TARGET_RSS_MIB:.0f} MiB",
-         "note": f"end / 1 h = {end_rss / rss_1h:.2f} (flat: ~1)" if rss_1h else ""},
+         "note": "; ".join(([f"end / 1 h = {end_rss / rss_1h:.2f}"] if rss_1h else [])
+                           + ([f"end / half time = {end_rss / rss_half:.2f} (flat: ~1)"] if rss_half else []))},
         {"metric": "output size", "value": size, "unit": "MiB", "target": "", "note": str(out) if args.keep else ""},
     ]

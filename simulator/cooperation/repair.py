@@ -48,8 +48,9 @@ class RepairResult:
     rsap : ndarray, shape (U,), int64 — −1 = none
     reason : ndarray, shape (U,), str — ``ok``, ``links_dropped`` (members lost, RSAP kept),
         ``rsap_ineligible`` (RSAP handed over), ``rescued``, ``no_eligible``, ``no_capacity``
+    prev_mask, prev_rsap : ndarray — the mask and RSAPs that were repaired (the inputs, not copied)
     records : HandoverRecords — cluster_leave / cluster_join / rsap records (reason of join/leave:
-        ``repair``); built when first read (the replay records handovers itself)
+        ``repair``); built from ``prev_*`` when first read (the replay records handovers itself)
     """
 
     power: np.ndarray

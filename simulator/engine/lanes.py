@@ -59,12 +59,16 @@ class Links:
 
     def mask_on(self, axis: np.ndarray) -> np.ndarray:
         """Serving mask (len(axis), U) on the satellite axis ``axis`` (catalogue indices)."""
-        out = np.zeros((len(axis), self.n_user), bool)
-        if self.mask is not None and len(self.sats):
-            pos = to_local(axis, self.sats)
-            ok = pos >= 0
-            out[ok] = self.mask[pos[ok]]
-        return out
+        return _mask_on(self.mask, self.sats, axis, self.n_user)
+
+
+def _mask_on(mask: np.ndarray | None, sats: np.ndarray, axis: np.ndarray, n_user: int) -> np.ndarray:
+    out = np.zeros((len(axis), n_user), bool)
+    if mask is not None and len(sats):
+        pos = to_local(axis, sats)
+        ok = pos >= 0
+        out[ok] = mask[pos[ok]]
+    return out
 
 
 @dataclass
@@ -100,7 +104,7 @@ class Lane:
 
     def mask_on(self, axis: np.ndarray) -> np.ndarray:
         """Serving mask (len(axis), U) on the satellite axis ``axis`` (catalogue indices)."""
-        return self.links().mask_on(axis)
+        return _mask_on(None if self.decision is None else self.decision.mask, self.sats, axis, self.n_user)
 
     def links(self) -> "Links":
         """The serving links, RSAPs and beams in force, kept to compare with a later decision."""
