@@ -460,8 +460,8 @@ class Replay(RecordsMixin):
         b = min(a + GAIN_BLOCK_STEPS, len(g.step_ns))
         live = (g.rise_ns <= g.step_ns[b - 1]) & (g.set_ns > g.step_ns[a])
         sats = np.unique(g.pass_sat[live]).astype(np.int64)
-        sats = sats[g.columns_of(sats) >= 0]
         cols = g.columns_of(sats)
+        sats, cols = sats[cols >= 0], cols[cols >= 0]
         beta = self._csi(g.sat_pos_m[a:b][:, cols], g.sat_vel_m_s[a:b][:, cols], g.user_pos_m[a:b],
                          g.user_vel_m_s[a:b], sats, with_steering=False).beta
         self._gain_held = (block, sats, beta)
