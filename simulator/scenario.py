@@ -17,7 +17,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from .cooperation.rsap import POLICIES
+from .cooperation.schemes import SCHEMES as _REGISTRY
+from .cooperation.schemes import scheme_names
 from .errors import ScenarioError
+from .orbits.walker import PRESETS
 
 __all__ = [
     "BAND_SPLIT_GHZ",
@@ -29,23 +33,12 @@ __all__ = [
     "parse_scenario",
 ]
 
-#: Registry names of every scheme (DESIGN.md "Schemes").
-SCHEMES = (
-    "cf-mntn-smrt",
-    "cf-mntn-szf",
-    "cf-mmimo-imrt",
-    "single-slnr",
-    "single-smrt",
-    "spot-beam",
-    "distance-sca",
-    "distance-uniform",
-    "alg1-uniform",
-    "uc-dmimo",
-    "fc-dmimo",
-    "nct",
-)
-RSAP_POLICIES = ("best-channel", "max-service-time")
-WALKER_PRESETS = ("starlink-shell1", "kuiper-630", "oneweb", "iridium")
+#: Registry names of the built-in schemes, in registry order (:mod:`simulator.cooperation.schemes`;
+#: the ``[schemes] names`` validator reads the live registry, so schemes registered later are accepted).
+SCHEMES = scheme_names()
+#: RSAP policy names (:data:`simulator.cooperation.rsap.POLICIES`, read live by the validator).
+RSAP_POLICIES = tuple(POLICIES)
+WALKER_PRESETS = tuple(PRESETS)
 
 
 class _Model(BaseModel):
@@ -245,12 +238,12 @@ class SchemesConfig(_Model):
     @field_validator("names")
     @classmethod
     def _known_schemes(cls, v: list[str]) -> list[str]:
-        return _known(v, SCHEMES, "scheme")
+        return _known(v, tuple(_REGISTRY), "scheme")
 
     @field_validator("rsap_policies")
     @classmethod
     def _known_policies(cls, v: list[str]) -> list[str]:
-        return _known(v, RSAP_POLICIES, "RSAP policy")
+        return _known(v, tuple(POLICIES), "RSAP policy")
 
 
 def _known(values: list[str], allowed: tuple[str, ...], what: str) -> list[str]:

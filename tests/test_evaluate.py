@@ -19,7 +19,8 @@ import pytest
 from leo_snapshot import snapshot
 
 from simulator.cooperation import evaluate, mismatched
-from simulator.cooperation.evaluate import SCHEME_RATES, Allocation, RateContext, evaluate_rates, spotbeam_allocation
+from simulator.cooperation.schemes import SCHEME_RATES, SCHEMES
+from simulator.cooperation.evaluate import Allocation, RateContext, evaluate_rates, spotbeam_allocation
 from simulator.cooperation.mismatched import imrt_estimator, imrt_moments, mr_estimator, mr_moments, mr_sinr
 from simulator.cooperation.montecarlo import (
     montecarlo_sinr_imrt,
@@ -105,7 +106,7 @@ def reference(name: str, csi, alloc: Allocation, ctx: RateContext) -> np.ndarray
 
 def test_registry_holds_every_scheme() -> None:
     assert list(SCHEME_RATES) == NAMES
-    assert all(SCHEME_RATES[name].name == name for name in NAMES)
+    assert all(SCHEME_RATES[name] is SCHEMES[name].rates for name in NAMES)
     with pytest.raises(InputError, match="not one of"):
         evaluate_rates("cf-mntn-zf", None, None, None, None)
 

@@ -148,7 +148,8 @@ def test_decide_context_tolerance_reaches_the_optimisers(setup, name, monkeypatc
             return _original(*args, **kwargs)
 
         monkeypatch.setattr(alg1_module, fn, spy)
-        for module in ("simulator.cooperation.schemes", "simulator.cooperation.baselines"):
+        for module in ("simulator.cooperation.families.cfmntn", "simulator.cooperation.families.cfmmimo",
+                       "simulator.cooperation.families.single", "simulator.cooperation.baselines"):
             monkeypatch.setattr(f"{module}.{fn}", spy, raising=False)
     csi, ctx = setup
     d = decide(name, csi, dataclasses.replace(ctx, tolerance=0.02), np.argmax(csi.beta, axis=0))

@@ -25,8 +25,6 @@ __all__ = ["applicable_kinds", "counted_handovers", "handover_rate", "ping_pongs
 
 #: Kinds counted only between two satellites.
 _BETWEEN_KINDS = ("rsap", "inter_satellite")
-#: The scheme with fixed beams (DESIGN "Schemes": spot-beam), the only one that records inter_beam.
-_BEAM_SCHEMES = ("spot-beam",)
 
 
 def applicable_kinds(scheme: str) -> tuple[str, ...]:
@@ -41,7 +39,7 @@ def applicable_kinds(scheme: str) -> tuple[str, ...]:
     single = spec is not None and spec.single_serving
     kinds = {"rsap"}
     kinds |= {"inter_satellite"} if single else {"cluster_join", "cluster_leave"}
-    if scheme in _BEAM_SCHEMES:
+    if spec is not None and spec.beams:
         kinds.add("inter_beam")
     return tuple(k for k in HANDOVER_KINDS if k in kinds)
 

@@ -5,7 +5,7 @@ beams, pilots: an :class:`Allocation`) and precoders built from the statistical 
 refresh (``csi_precoder``, a snapshot (S, U)); it evaluates the rate at every logging step on the
 true statistics (``csi_true``, a block (T, S, U)) in one vectorised call (DESIGN "Event model")::
 
-    block = SCHEME_RATES["cf-mntn-smrt"](csi_true, csi_precoder, allocation, ctx)
+    block = SCHEMES["cf-mntn-smrt"].rates(csi_true, csi_precoder, allocation, ctx)   # schemes.SCHEMES
     block.sinr, block.se_bps_hz        # (T, U), linear and bit/s/Hz; 0 for users without service
 
 The closed forms use the true statistics and the (stale) precoders: for statistical precoders the
@@ -28,7 +28,6 @@ that intermediates stay small; satellites that serve nobody are left out (they r
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -49,18 +48,17 @@ __all__ = [
     "Allocation",
     "RateContext",
     "RateBlock",
-    "SchemeRates",
-    "SCHEME_RATES",
+    "RateModel",
+    "StatisticalRates",
+    "ImrtRates",
+    "MrRates",
+    "SpotRates",
     "evaluate_rates",
     "spotbeam_allocation",
     "accepts_per_step",
 ]
 
 METHODS = ("gram", "explicit")
-#: Families whose precoders and estimators do not depend on the power weights, so that a block of
-#: steps may carry per-step weights (Allocation.per_step): statistical precoders sMRT and sZF
-#: (stacking all users, ``zf_users="all"``), and the pilot-based families.
-PER_STEP_FAMILIES = ("statistical", "imrt", "mr")
 PHASE_SOURCES = ("precoder", "true")
 _TARGET_GRAM_ELEMENTS = 1 << 15      # (t, L, K, K) entries per sub-block: keeps the passes in cache
 
@@ -129,7 +127,7 @@ class Allocation:
         """Power and mask carry a leading step axis (T, S, U): one decision's weights per step of a
         block, e.g. a cluster repaired between two reclusterings. Serving, beams and pilots stay
         fixed over the block; only cluster-link schemes whose precoders do not depend on the
-        weights accept it (:data:`PER_STEP_FAMILIES`)."""
+        weights accept it (:meth:`RateModel.accepts_per_step`)."""
         return self.power.ndim == 3
 
 
@@ -240,28 +238,56 @@ class RateBlock:
 
 
 # ---------------------------------------------------------------------------------------------
-# Schemes
+# Rate models: one strategy object per closed form (a scheme descriptor holds one)
 # ---------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class SchemeRates:
-    """Rate evaluator of one registry scheme; call it as ``evaluate(csi_true, csi_precoder, allocation, ctx)``.
+class RateModel:
+    """How the rates of a scheme are evaluated; call it as ``model(csi_true, csi_precoder, allocation, ctx)``.
+
+    A subclass is one closed form: :meth:`prepare` builds everything that depends on the precoder CSI
+    only (once per block when that is a snapshot), :meth:`run` gives the SINR of a sub-block of
+    steps. A scheme descriptor (:class:`~simulator.cooperation.decision.Scheme`) carries one model.
 
     Attributes
     ----------
-    name : str — registry name (DESIGN "Schemes")
-    family : 'statistical', 'imrt', 'mr' or 'spot' — which closed form
-    precoder : str — 'smrt', 'szf', 'slnr' for statistical schemes, else ''
     links : 'cluster' or 'serving' — power weights on the cluster mask, or on (serving[k], k) only
+    family : str (class attribute) — 'statistical', 'imrt', 'mr' or 'spot'
+    precoder : str (class attribute, or field of :class:`StatisticalRates`) — '' unless statistical
+    needs_pilots, beams : bool (class attributes) — the allocation must carry pilots / spot beams
     """
 
-    name: str
-    family: str
-    precoder: str
-    links: str
+    links: str = "cluster"
+    family = ""
+    precoder = ""
+    needs_pilots = False
+    beams = False
+
+    def __post_init__(self) -> None:
+        if self.links not in ("cluster", "serving"):
+            raise InputError(f"links={self.links!r} is not one of cluster, serving")
 
     def __call__(self, csi_true: StatisticalCSI, csi_precoder: StatisticalCSI, allocation: Allocation,
                  ctx: RateContext) -> RateBlock:
         return self.evaluate(csi_true, csi_precoder, allocation, ctx)
+
+    def accepts_per_step(self, ctx: RateContext) -> bool:
+        """Whether the model takes per-step power weights (:attr:`Allocation.per_step`): its
+        precoders and estimators must not depend on the weights."""
+        return False
+
+    def active(self, p: np.ndarray, alloc: Allocation, n_serving: np.ndarray) -> np.ndarray:
+        """(S,) bool: satellites that radiate (the others are left out of the evaluation)."""
+        return p.any(axis=-1) if p.ndim == 2 else p.any(axis=(0, 2))
+
+    def share(self, alloc: Allocation, p: np.ndarray) -> np.ndarray | int:
+        """Users time-sharing each user's resource (spot beams), ≥ 1."""
+        return 1
+
+    def prepare(self, csi_p: StatisticalCSI, p: np.ndarray, alloc: Allocation, ctx: RateContext) -> dict:
+        raise NotImplementedError
+
+    def run(self, csi_t: StatisticalCSI, state: dict, p: np.ndarray, ctx: RateContext) -> np.ndarray:
+        raise NotImplementedError
 
     def evaluate(self, csi_true: StatisticalCSI, csi_precoder: StatisticalCSI, allocation: Allocation,
                  ctx: RateContext) -> RateBlock:
@@ -281,11 +307,8 @@ class SchemeRates:
         """
         lead = _check_inputs(self, csi_true, csi_precoder, allocation, ctx)
         p, n_serving = _weights(self, allocation)
-        share = _spot_sharing(allocation, p) if self.family == "spot" else 1
-        active = p.any(axis=-1) if p.ndim == 2 else p.any(axis=(0, 2))
-        if self.family == "mr":                          # the RSAP times the delay phases (004 eq 8)
-            served = n_serving > 0 if n_serving.ndim == 1 else (n_serving > 0).any(axis=0)
-            active[allocation.serving[(allocation.serving >= 0) & served]] = True
+        share = self.share(allocation, p)
+        active = self.active(p, allocation, n_serving)
         sats = np.flatnonzero(active)
         n_steps = int(np.prod(lead, dtype=np.int64))
         sinr = np.zeros((n_steps, allocation.n_user))
@@ -295,16 +318,153 @@ class SchemeRates:
             csi_p = (csi_precoder if snapshot else csi_precoder.flatten_steps()).satellites(sats)
             alloc = _restrict(allocation, sats)
             p = p[..., sats, :]
-            state = _prepare(self, csi_p, p, alloc, ctx) if snapshot else None
+            state = self.prepare(csi_p, p, alloc, ctx) if snapshot else None
             step = _chunk_steps(ctx, sats.size, allocation.n_user, csi_true.n_ant)
             for start in range(0, n_steps, step):
                 stop = min(start + step, n_steps)
                 ps = p[start:stop] if allocation.per_step else p
-                part = state if snapshot else _prepare(self, csi_p.steps(slice(start, stop)), ps, alloc, ctx)
-                sinr[start:stop] = _run(self, csi_t.steps(slice(start, stop)), part, ps, ctx)
+                part = state if snapshot else self.prepare(csi_p.steps(slice(start, stop)), ps, alloc, ctx)
+                sinr[start:stop] = self.run(csi_t.steps(slice(start, stop)), part, ps, ctx)
         sinr = np.where(n_serving > 0, sinr, 0.0)
         se = spectral_efficiency(sinr) / share
         return RateBlock(sinr=sinr.reshape(lead + (-1,)), se_bps_hz=se.reshape(lead + (-1,)), n_serving=n_serving)
+
+
+@dataclass(frozen=True)
+class StatisticalRates(RateModel):
+    """Statistical-CSI precoders (000 eqs 9–11, 65–66): ``precoder`` 'smrt', 'szf' or 'slnr'."""
+
+    precoder: str = "smrt"
+    family = "statistical"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.precoder not in ("smrt", "szf", "slnr"):
+            raise InputError(f"precoder={self.precoder!r} is not one of smrt, szf, slnr")
+
+    def accepts_per_step(self, ctx: RateContext) -> bool:
+        return self.links == "cluster" and self.precoder != "slnr" and ctx.zf_users == "all"
+
+    def prepare(self, csi_p: StatisticalCSI, p: np.ndarray, alloc: Allocation, ctx: RateContext) -> dict:
+        state: dict = {"phase": csi_p.phase_rad}
+        kind = self.precoder
+        stacked = None if ctx.zf_users == "all" else p > 0
+        if ctx.method == "gram":
+            factors = ctx.factors(csi_p)
+            if kind == "smrt":
+                state["span"] = smrt_span(csi_p, factors)
+            elif kind == "szf":
+                state["span"] = szf_span(csi_p, factors, stacked)
+            else:
+                state["span"] = slnr_span(csi_p, factors, _serving_onehot(alloc), ctx.tx_power_w, ctx.noise_w,
+                                          ctx.slnr_leakage)
+        elif kind == "smrt":
+            state["w"] = smrt_precoders(csi_p)
+        elif kind == "szf":
+            state["w"] = statistical_precoders(csi_p, "szf", stacked, ctx.zf_users)
+        else:
+            state["w"] = slnr_precoders_from_mask(csi_p, _serving_onehot(alloc), ctx.tx_power_w, ctx.noise_w,
+                                                  ctx.slnr_leakage)
+        return state
+
+    def run(self, csi_t: StatisticalCSI, state: dict, p: np.ndarray, ctx: RateContext) -> np.ndarray:
+        if ctx.method == "gram":
+            proj = span_projections(ctx.factors(csi_t), state["span"])
+        else:
+            proj = np.conj(csi_t.steering) @ np.swapaxes(state["w"], -1, -2)
+        if ctx.phase_source == "true":                          # re-phase each precoder to the true LOS phase
+            proj = proj * np.exp(1j * (csi_t.phase_rad - state["phase"]))[..., None, :]
+        mean, var = moments_from_projections(csi_t, proj)
+        return sinr_from_moments(mean, var, p, ctx.tx_power_w, ctx.noise_w)
+
+
+@dataclass(frozen=True)
+class _PilotRates(RateModel):
+    """Pilot-based estimators: no estimate without a pilot, so weights of users without one are 0."""
+
+    needs_pilots = True
+
+    def accepts_per_step(self, ctx: RateContext) -> bool:
+        return self.links == "cluster" and ctx.zf_users == "all"
+
+    def _estimation(self, csi_p: StatisticalCSI, ctx: RateContext) -> dict:
+        vectors = _vectors(ctx, csi_p)
+        gram_est = gram_matrix(vectors) if ctx.method == "gram" else _gram(ctx, vectors, vectors)
+        return {"phase": csi_p.phase_rad, "vectors": vectors, "gram_est": gram_est}
+
+
+@dataclass(frozen=True)
+class ImrtRates(_PilotRates):
+    """CF-mMIMO with iMRT: MMSE-type estimates from shared pilots (000 Sec. II-C.2)."""
+
+    family = "imrt"
+
+    def prepare(self, csi_p: StatisticalCSI, p: np.ndarray, alloc: Allocation, ctx: RateContext) -> dict:
+        state = self._estimation(csi_p, ctx)
+        gram_est = state.pop("gram_est")
+        state["est"] = imrt_estimator(csi_p, alloc.pilots, alloc.n_pilots, ctx.pilot_power_w, ctx.sigma_p_w,
+                                      gram_est if ctx.method == "gram" else None)
+        return state
+
+    def run(self, csi_t: StatisticalCSI, state: dict, p: np.ndarray, ctx: RateContext) -> np.ndarray:
+        vectors = _vectors(ctx, csi_t)
+        gram_ts = _gram(ctx, vectors, state["vectors"])
+        phase_hat = csi_t.phase_rad if ctx.phase_source == "true" else None
+        mean, var = imrt_moments(csi_t, gram_ts, state["est"], phase_hat)
+        return sinr_from_moments(mean, var, np.where(state["est"].inv_norm > 0, p, 0.0), ctx.tx_power_w, ctx.noise_w)
+
+
+@dataclass(frozen=True)
+class MrRates(_PilotRates):
+    """004's MR precoding from LS/MMSE estimates with asynchronous reception (004 eqs 7–8, 18–21)."""
+
+    family = "mr"
+
+    def active(self, p: np.ndarray, alloc: Allocation, n_serving: np.ndarray) -> np.ndarray:
+        active = super().active(p, alloc, n_serving)     # plus the RSAP: it times the delay phases (004 eq 8)
+        served = n_serving > 0 if n_serving.ndim == 1 else (n_serving > 0).any(axis=0)
+        active[alloc.serving[(alloc.serving >= 0) & served]] = True
+        return active
+
+    def prepare(self, csi_p: StatisticalCSI, p: np.ndarray, alloc: Allocation, ctx: RateContext) -> dict:
+        state = self._estimation(csi_p, ctx)
+        gram_est = state.pop("gram_est")
+        state["est"] = mr_estimator(csi_p, gram_est, alloc.pilots, alloc.n_pilots, ctx.pilot_power_w,
+                                    ctx.sigma_p_w, ctx.nlos)
+        state["rsap"] = np.maximum(alloc.serving, 0)      # users without an RSAP have no power
+        if ctx.async_frequency_hz is not None and ctx.phase_aware and ctx.phase_source == "precoder":
+            state["s_hat"] = _delay_phase(csi_p, state["rsap"], ctx.async_frequency_hz)
+        return state
+
+    def run(self, csi_t: StatisticalCSI, state: dict, p: np.ndarray, ctx: RateContext) -> np.ndarray:
+        vectors = _vectors(ctx, csi_t)
+        gram_st = _gram(ctx, state["vectors"], vectors)
+        gram_tt = gram_matrix(vectors) if ctx.method == "gram" else _gram(ctx, vectors, vectors)
+        s = s_hat = None
+        if ctx.async_frequency_hz is not None:
+            s = _delay_phase(csi_t, state["rsap"], ctx.async_frequency_hz)
+            s_hat = (s if ctx.phase_source == "true" else state["s_hat"]) if ctx.phase_aware else None
+        weights = np.where(state["est"].gamma > 0, p, 0.0)
+        return mr_sinr(csi_t, gram_st, gram_tt, state["est"], weights, ctx.tx_power_w, ctx.noise_w, ctx.sigma_p_w,
+                       ctx.nlos, s, s_hat)
+
+
+@dataclass(frozen=True)
+class SpotRates(RateModel):
+    """Fixed spot beams (000 Sec. II-C.1): streams are the active (satellite, beam) pairs."""
+
+    links: str = "serving"
+    family = "spot"
+    beams = True
+
+    def share(self, alloc: Allocation, p: np.ndarray) -> np.ndarray | int:
+        return _spot_sharing(alloc, p)
+
+    def prepare(self, csi_p: StatisticalCSI, p: np.ndarray, alloc: Allocation, ctx: RateContext) -> dict:
+        return _spot_prepare(alloc, p, ctx)
+
+    def run(self, csi_t: StatisticalCSI, state: dict, p: np.ndarray, ctx: RateContext) -> np.ndarray:
+        return _spot_run(csi_t, state, ctx)
 
 
 def _select(csi: StatisticalCSI, sats: np.ndarray, keep_steering: bool) -> StatisticalCSI:
@@ -317,9 +477,10 @@ def _select(csi: StatisticalCSI, sats: np.ndarray, keep_steering: bool) -> Stati
     return csi if sats.size == csi.n_sat else csi.satellites(sats)
 
 
-def _check_inputs(scheme: SchemeRates, csi_true: StatisticalCSI, csi_precoder: StatisticalCSI,
+def _check_inputs(model: RateModel, csi_true: StatisticalCSI, csi_precoder: StatisticalCSI,
                   alloc: Allocation, ctx: RateContext) -> tuple[int, ...]:
     shape = csi_true.beta.shape
+    what = type(model).__name__
     if shape[-2:] != (alloc.n_sat, alloc.n_user):
         raise InputError(f"csi_true has (S, U) = {shape[-2:]}, the allocation {(alloc.n_sat, alloc.n_user)}")
     if csi_precoder.beta.shape not in (shape[-2:], shape):
@@ -336,39 +497,37 @@ def _check_inputs(scheme: SchemeRates, csi_true: StatisticalCSI, csi_precoder: S
             raise InputError(f"the context's array (n_h={ctx.n_h}, n_v={ctx.n_v}, spacing {ctx.spacing_h}, "
                              f"{ctx.spacing_v} λ) does not reproduce the CSI's steering vectors; "
                              "build the context with RateContext.from_params(params)")
-    if scheme.family in ("imrt", "mr") and (alloc.pilots is None or ctx.pilot_power_w is None):
-        raise InputError(f"scheme {scheme.name!r} needs allocation.pilots/n_pilots and ctx.pilot_power_w")
-    if scheme.family == "spot" and (alloc.beam is None or ctx.beam_directions is None):
-        raise InputError(f"scheme {scheme.name!r} needs allocation.beam and ctx.beam_directions")
+    if model.needs_pilots and (alloc.pilots is None or ctx.pilot_power_w is None):
+        raise InputError(f"{what} needs allocation.pilots/n_pilots and ctx.pilot_power_w")
+    if model.beams and (alloc.beam is None or ctx.beam_directions is None):
+        raise InputError(f"{what} needs allocation.beam and ctx.beam_directions")
     if alloc.per_step and (len(shape) != 3 or alloc.power.shape[0] != shape[0]):
         raise InputError(f"per-step power {alloc.power.shape} needs csi_true of shape (T, S, U) with the same T; "
                          f"got {shape}")
-    if alloc.per_step and not accepts_per_step(scheme.name, ctx):
-        raise InputError(f"scheme {scheme.name!r} builds its precoders from the power weights: per-step power "
+    if alloc.per_step and not model.accepts_per_step(ctx):
+        raise InputError(f"{what} builds its precoders from the power weights: per-step power "
                          "needs a cluster-link scheme with sMRT/sZF (zf_users='all'), CF-mMIMO or UC/FC/NCT-DMIMO")
-    if scheme.family == "spot" and alloc.beam.max(initial=-1) >= ctx.beam_directions.shape[0]:
+    if model.beams and alloc.beam.max(initial=-1) >= ctx.beam_directions.shape[0]:
         raise InputError(f"allocation.beam reaches {alloc.beam.max()} but ctx.beam_directions has "
                          f"{ctx.beam_directions.shape[0]} beams")
     return shape[:-2]
 
 
-def accepts_per_step(scheme: str, ctx: RateContext) -> bool:
-    """Whether ``scheme`` can be evaluated with per-step power weights (:attr:`Allocation.per_step`):
-    its precoders and estimators must not depend on the weights."""
-    rates = SCHEME_RATES[scheme]
-    return (rates.family in PER_STEP_FAMILIES and rates.links == "cluster" and rates.precoder != "slnr"
-            and ctx.zf_users == "all")
+def accepts_per_step(scheme: "str | RateModel", ctx: RateContext) -> bool:
+    """Whether ``scheme`` (a registry name or a rate model) can be evaluated with per-step power
+    weights (:attr:`Allocation.per_step`): its precoders and estimators must not depend on the weights."""
+    return _model(scheme).accepts_per_step(ctx)
 
 
-def _weights(scheme: SchemeRates, alloc: Allocation) -> tuple[np.ndarray, np.ndarray]:
+def _weights(model: RateModel, alloc: Allocation) -> tuple[np.ndarray, np.ndarray]:
     """Power weights p (S, U) in force and the number of serving satellites per user (U,)."""
-    if scheme.links == "cluster":
+    if model.links == "cluster":
         p = np.where(alloc.mask, alloc.power, 0.0)       # (S, U), or (T, S, U) per step
-        if alloc.pilots is not None and scheme.family in ("imrt", "mr"):
+        if alloc.pilots is not None and model.needs_pilots:
             p = p * (alloc.pilots >= 0)              # no pilot, no estimate, no precoder
     else:
         onehot = (np.arange(alloc.n_sat)[:, None] == alloc.serving[None, :]) & (alloc.serving >= 0)
-        if scheme.family == "spot":
+        if model.beams:
             onehot &= alloc.beam >= 0
         p = np.where(onehot, alloc.power, 0.0)
     return p, np.count_nonzero(p > 0, axis=-2)
@@ -406,80 +565,10 @@ def _vectors(ctx: RateContext, csi: StatisticalCSI) -> SteeringFactors | np.ndar
     return ctx.factors(csi) if ctx.method == "gram" else csi.steering
 
 
-def _prepare(scheme: SchemeRates, csi_p: StatisticalCSI, p: np.ndarray, alloc: Allocation, ctx: RateContext) -> dict:
-    """Everything built from the precoder CSI (once per block when it is a snapshot)."""
-    state: dict = {"phase": csi_p.phase_rad}
-    if scheme.family == "statistical":
-        kind = scheme.precoder
-        stacked = None if ctx.zf_users == "all" else p > 0
-        if ctx.method == "gram":
-            factors = ctx.factors(csi_p)
-            if kind == "smrt":
-                state["span"] = smrt_span(csi_p, factors)
-            elif kind == "szf":
-                state["span"] = szf_span(csi_p, factors, stacked)
-            else:
-                state["span"] = slnr_span(csi_p, factors, _serving_onehot(alloc), ctx.tx_power_w, ctx.noise_w,
-                                          ctx.slnr_leakage)
-        elif kind == "smrt":
-            state["w"] = smrt_precoders(csi_p)
-        elif kind == "szf":
-            state["w"] = statistical_precoders(csi_p, "szf", stacked, ctx.zf_users)
-        else:
-            state["w"] = slnr_precoders_from_mask(csi_p, _serving_onehot(alloc), ctx.tx_power_w, ctx.noise_w,
-                                                  ctx.slnr_leakage)
-        return state
-    if scheme.family == "spot":
-        return _spot_prepare(alloc, p, ctx)
-    vectors = _vectors(ctx, csi_p)
-    state["vectors"] = vectors
-    gram_est = gram_matrix(vectors) if ctx.method == "gram" else _gram(ctx, vectors, vectors)
-    if scheme.family == "imrt":
-        state["est"] = imrt_estimator(csi_p, alloc.pilots, alloc.n_pilots, ctx.pilot_power_w, ctx.sigma_p_w,
-                                      gram_est if ctx.method == "gram" else None)
-        return state
-    state["est"] = mr_estimator(csi_p, gram_est, alloc.pilots, alloc.n_pilots, ctx.pilot_power_w, ctx.sigma_p_w,
-                                ctx.nlos)
-    state["rsap"] = np.maximum(alloc.serving, 0)      # users without an RSAP have no power
-    if ctx.async_frequency_hz is not None and ctx.phase_aware and ctx.phase_source == "precoder":
-        state["s_hat"] = _delay_phase(csi_p, state["rsap"], ctx.async_frequency_hz)
-    return state
-
-
 def _delay_phase(csi: StatisticalCSI, rsap: np.ndarray, frequency_hz: float) -> np.ndarray:
     """s_{l,k} = e^{−j2πf(τ_{l,k} − τ_{r_k,k})} (004 eqs 7–8)."""
     rsap = np.broadcast_to(rsap, csi.delay_s.shape[:-2] + rsap.shape)
     return delay_phase_shift(csi.delay_s, reference_delay_s(csi.delay_s, rsap_index=rsap), frequency_hz)
-
-
-def _run(scheme: SchemeRates, csi_t: StatisticalCSI, state: dict, p: np.ndarray, ctx: RateContext) -> np.ndarray:
-    """SINR (t, U) of one sub-block of steps."""
-    if scheme.family == "spot":
-        return _spot_run(csi_t, state, ctx)
-    rho, noise = ctx.tx_power_w, ctx.noise_w
-    if scheme.family == "statistical":
-        if ctx.method == "gram":
-            proj = span_projections(ctx.factors(csi_t), state["span"])
-        else:
-            proj = np.conj(csi_t.steering) @ np.swapaxes(state["w"], -1, -2)
-        if ctx.phase_source == "true":                          # re-phase each precoder to the true LOS phase
-            proj = proj * np.exp(1j * (csi_t.phase_rad - state["phase"]))[..., None, :]
-        mean, var = moments_from_projections(csi_t, proj)
-        return sinr_from_moments(mean, var, p, rho, noise)
-    vectors = _vectors(ctx, csi_t)
-    if scheme.family == "imrt":
-        gram_ts = _gram(ctx, vectors, state["vectors"])
-        phase_hat = csi_t.phase_rad if ctx.phase_source == "true" else None
-        mean, var = imrt_moments(csi_t, gram_ts, state["est"], phase_hat)
-        return sinr_from_moments(mean, var, np.where(state["est"].inv_norm > 0, p, 0.0), rho, noise)
-    gram_st = _gram(ctx, state["vectors"], vectors)
-    gram_tt = gram_matrix(vectors) if ctx.method == "gram" else _gram(ctx, vectors, vectors)
-    s = s_hat = None
-    if ctx.async_frequency_hz is not None:
-        s = _delay_phase(csi_t, state["rsap"], ctx.async_frequency_hz)
-        s_hat = (s if ctx.phase_source == "true" else state["s_hat"]) if ctx.phase_aware else None
-    weights = np.where(state["est"].gamma > 0, p, 0.0)
-    return mr_sinr(csi_t, gram_st, gram_tt, state["est"], weights, rho, noise, ctx.sigma_p_w, ctx.nlos, s, s_hat)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -551,31 +640,28 @@ def _spot_run(csi_t: StatisticalCSI, state: dict, ctx: RateContext) -> np.ndarra
 
 
 # ---------------------------------------------------------------------------------------------
-# Registry (DESIGN "Schemes")
+# Registry names (the registry itself is :mod:`simulator.cooperation.schemes`)
 # ---------------------------------------------------------------------------------------------
-def _entry(name: str, family: str, precoder: str = "", links: str = "cluster") -> tuple[str, SchemeRates]:
-    return name, SchemeRates(name, family, precoder, links)
+def _model(scheme: "str | RateModel") -> RateModel:
+    if isinstance(scheme, RateModel):
+        return scheme
+    from .schemes import SCHEMES  # the registry imports this module; names are looked up at call time
+
+    if scheme not in SCHEMES:
+        raise InputError(f"scheme={scheme!r} is not one of {', '.join(SCHEMES)}")
+    return SCHEMES[scheme].rates
 
 
-SCHEME_RATES = MappingProxyType(dict([
-    _entry("cf-mntn-smrt", "statistical", "smrt"),
-    _entry("cf-mntn-szf", "statistical", "szf"),
-    _entry("cf-mmimo-imrt", "imrt"),
-    _entry("single-slnr", "statistical", "slnr", "serving"),
-    _entry("single-smrt", "statistical", "smrt", "serving"),
-    _entry("spot-beam", "spot", links="serving"),
-    _entry("distance-sca", "statistical", "smrt"),
-    _entry("distance-uniform", "statistical", "smrt"),
-    _entry("alg1-uniform", "statistical", "smrt"),
-    _entry("uc-dmimo", "mr"),
-    _entry("fc-dmimo", "mr"),
-    _entry("nct", "mr"),
-]))
+def evaluate_rates(scheme: "str | RateModel", csi_true: StatisticalCSI, csi_precoder: StatisticalCSI,
+                   allocation: Allocation, ctx: RateContext) -> RateBlock:
+    """The rates of ``scheme`` (a registry name or a :class:`RateModel`), with a clear error for
+    unknown names: ``SCHEMES[scheme].rates(csi_true, csi_precoder, allocation, ctx)``."""
+    return _model(scheme)(csi_true, csi_precoder, allocation, ctx)
 
 
-def evaluate_rates(scheme: str, csi_true: StatisticalCSI, csi_precoder: StatisticalCSI, allocation: Allocation,
-                   ctx: RateContext) -> RateBlock:
-    """``SCHEME_RATES[scheme](csi_true, csi_precoder, allocation, ctx)`` with a clear error for unknown names."""
-    if scheme not in SCHEME_RATES:
-        raise InputError(f"scheme={scheme!r} is not one of {', '.join(SCHEME_RATES)}")
-    return SCHEME_RATES[scheme](csi_true, csi_precoder, allocation, ctx)
+def __getattr__(name: str):
+    if name == "SCHEME_RATES":  # name → rate model, a view of the registry (kept for callers of old)
+        from .schemes import SCHEME_RATES
+
+        return SCHEME_RATES
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

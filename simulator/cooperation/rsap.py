@@ -21,6 +21,7 @@ goes out. Handover records are :class:`HandoverRecords` (columns of the ``handov
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,6 +32,8 @@ from ..units import db_to_lin
 
 __all__ = [
     "POLICIES",
+    "RsapPolicy",
+    "register_policy",
     "HANDOVER_KINDS",
     "TIME_TOLERANCE_S",
     "HandoverRecords",
@@ -48,7 +51,6 @@ __all__ = [
 
 BEST_CHANNEL = "best-channel"
 MAX_SERVICE_TIME = "max-service-time"
-POLICIES = (BEST_CHANNEL, MAX_SERVICE_TIME)
 HANDOVER_KINDS = ("rsap", "inter_satellite", "inter_beam", "cluster_join", "cluster_leave")
 TIME_TOLERANCE_S = 1e-9  # s: the engine's time resolution (1 ns); absorbs float rounding of ns → s
 _STR = "<U24"  # dtype of kind/reason columns
@@ -157,6 +159,53 @@ class RsapState:
         return RsapState(rsap.copy(), np.where(changed[None, :], np.inf, self.better_since_s))
 
 
+@dataclass(frozen=True)
+class RsapPolicy:
+    """An RSAP policy: how it chooses among eligible satellites, and whether it hands over to a
+    better channel while its RSAP is still eligible (``docs/contributing.md``, "Add an RSAP policy").
+
+    Attributes
+    ----------
+    name : str — registry name (scenario ``[schemes] rsap_policies``, the ``rsap_policy`` column)
+    candidates : callable ``(gain, service_time_s, eligible) -> eligible`` — the satellites the
+        choice is made among, each array (..., S, U); the strongest of them (largest β) is taken,
+        remaining ties to the lower index
+    hands_over_to_better : bool — hysteresis/time-to-trigger handover to a better channel
+        (:func:`rsap_step` rule 2); otherwise the RSAP is kept until it is no longer eligible
+    """
+
+    name: str
+    candidates: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+    hands_over_to_better: bool = False
+
+
+def _every_eligible(gain: np.ndarray, st: np.ndarray, elig: np.ndarray) -> np.ndarray:
+    return elig
+
+
+def _longest_service(gain: np.ndarray, st: np.ndarray, elig: np.ndarray) -> np.ndarray:
+    """The eligible satellites with the largest remaining service time (within 1 ns)."""
+    s = np.where(elig, st, -np.inf)
+    return elig & (s >= s.max(axis=-2, keepdims=True) - TIME_TOLERANCE_S)
+
+
+#: Every RSAP policy by name (004 Sec. III-A criteria a and b); :func:`register_policy` adds one.
+POLICIES: dict[str, RsapPolicy] = {
+    p.name: p for p in (RsapPolicy(BEST_CHANNEL, _every_eligible, hands_over_to_better=True),
+                        RsapPolicy(MAX_SERVICE_TIME, _longest_service))
+}
+
+
+def register_policy(policy: RsapPolicy, *, replace: bool = False) -> RsapPolicy:
+    """Add ``policy`` to :data:`POLICIES` (``replace=True`` to redefine a name); returns it."""
+    if not isinstance(policy, RsapPolicy):
+        raise InputError(f"register_policy takes an RsapPolicy, got {type(policy).__name__}")
+    if policy.name in POLICIES and not replace:
+        raise InputError(f"RSAP policy {policy.name!r} is already registered; pass replace=True to redefine it")
+    POLICIES[policy.name] = policy
+    return policy
+
+
 def check_policy(policy: str) -> str:
     """Return ``policy`` if it is one of :data:`POLICIES`, else raise :class:`InputError`."""
     if policy not in POLICIES:
@@ -204,15 +253,13 @@ def select_rsap(gain: ArrayLike, service_time_s: ArrayLike, eligible: ArrayLike,
     >>> select_rsap([[1.0], [2.0]], [[300.0], [100.0]], [[True], [True]], "max-service-time")
     array([0])
     """
-    check_policy(policy)
+    rule = POLICIES[check_policy(policy)]
     gain = np.asarray(gain, dtype=float)
     st = np.asarray(service_time_s, dtype=float)
     elig = usable_links(eligible, gain, st)
     if elig.shape[-2] == 0:
         return np.full(elig.shape[:-2] + elig.shape[-1:], -1, np.int64)
-    if policy == MAX_SERVICE_TIME:
-        s = np.where(elig, st, -np.inf)
-        elig = elig & (s >= s.max(axis=-2, keepdims=True) - TIME_TOLERANCE_S)
+    elig = rule.candidates(gain, st, elig)
     pick = np.argmax(np.where(elig, gain, -np.inf), axis=-2)
     return np.where(elig.any(axis=-2), pick, -1).astype(np.int64)
 
@@ -240,7 +287,7 @@ def rsap_step(
 
     1. A user whose RSAP is −1 or not eligible gets the policy's choice at once (reason
        ``acquire`` if it had none, ``rsap_ineligible`` otherwise, ``no_eligible`` if nothing is).
-    2. ``best-channel`` only: satellite l is *better* for user k when it is eligible and
+    2. Policies that hand over to a better channel (``best-channel``): satellite l is *better* for user k when it is eligible and
        β_{l,k} > β_{rsap,k} · 10^(hysteresis_db/10). Each (l, k) keeps the time its current run of
        being better started. When some runs have lasted ≥ ``time_to_trigger_s`` at ``now_s``, the
        user hands over to the strongest of them (reason ``better_channel``). A run is broken by any
@@ -256,7 +303,7 @@ def rsap_step(
     gain : ndarray, shape (S, U), linear — average channel gain β
     service_time_s : ndarray, shape (S, U), s — remaining service time
     eligible : ndarray, shape (S, U), bool — satellites allowed as RSAP (above the mask / in cluster)
-    policy : str — ``best-channel`` or ``max-service-time``
+    policy : str — one of :data:`POLICIES`
     hysteresis_db : float, dB, ≥ 0
     time_to_trigger_s : float, s, ≥ 0
 
@@ -265,7 +312,7 @@ def rsap_step(
     new_state : RsapState
     handovers : HandoverRecords — kind ``rsap``, one record per user whose RSAP changed
     """
-    check_policy(policy)
+    rule = POLICIES[check_policy(policy)]
     _check_step_args(hysteresis_db, time_to_trigger_s)
     gain = np.asarray(gain, dtype=float)
     st = np.asarray(service_time_s, dtype=float)
@@ -276,7 +323,7 @@ def rsap_step(
     old = state.rsap
     users = np.arange(n_user)
     valid = rsap_is_eligible(old, elig)
-    if policy == MAX_SERVICE_TIME and np.all(valid | ((old < 0) & ~elig.any(axis=0))):
+    if not rule.hands_over_to_better and np.all(valid | ((old < 0) & ~elig.any(axis=0))):
         # Nothing to do: every RSAP is still eligible and users without one have no candidate (the
         # policy keeps its timers at +inf). The common case at a CSI refresh.
         return RsapState(old.copy(), np.full((n_sat, n_user), np.inf)), HandoverRecords.build(
@@ -285,7 +332,7 @@ def rsap_step(
     reason = np.full(n_user, "", _STR)
     since = np.full((n_sat, n_user), np.inf)
     factor = float(db_to_lin(hysteresis_db))
-    if policy == BEST_CHANNEL and valid.any():
+    if rule.hands_over_to_better and valid.any():
         better = _better(gain, elig, old, valid, factor)
         since = np.where(better, np.minimum(state.better_since_s, now_s), np.inf)
         due = better & (now_s - since >= time_to_trigger_s - TIME_TOLERANCE_S)
@@ -300,7 +347,7 @@ def rsap_step(
         new[need] = pick
         reason[need] = np.where(pick < 0, "no_eligible", np.where(old[need] < 0, "acquire", "rsap_ineligible"))
     changed = new != old
-    if policy == BEST_CHANNEL and changed.any():
+    if rule.hands_over_to_better and changed.any():
         restart = _better(gain, elig, new, new >= 0, factor)
         since[:, changed] = np.where(restart[:, changed], now_s, np.inf)
     records = HandoverRecords.build("rsap", users[changed], old[changed], new[changed], reason=reason[changed])

@@ -24,6 +24,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 
 import numpy as np
 
+from ..cooperation.evaluate import RateModel
 from ..cooperation.schemes import SchemeDecision
 from ..radio.csi import LinkDraws, compute_statistical_csi
 from ..radio.params import RadioParams
@@ -72,14 +73,14 @@ class BlockRates:
                                        link_draws=draws, min_elevation_deg=self.min_elevation_deg,
                                        beam_target_m=self.beam_target, with_steering=with_steering)
 
-    def rates(self, scheme: str, d: SchemeDecision, sats: np.ndarray, a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
+    def rates(self, model: RateModel, d: SchemeDecision, sats: np.ndarray, a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
         """SINR and SE (b − a, U) of decision ``d`` on the satellites ``sats`` over the chunk's steps
         a … b−1 (``d.power`` and ``d.mask`` either (S, U) or per step (b − a, S, U)).
 
         The last few results are remembered by content: both RSAP policies of a scheme whose
         decision does not depend on the policy evaluate the same decision over the same steps.
         """
-        key = (scheme, a, b, sats.tobytes(), d.power.tobytes(), d.mask.tobytes(), d.serving.tobytes(),
+        key = (model, a, b, sats.tobytes(), d.power.tobytes(), d.mask.tobytes(), d.serving.tobytes(),
                None if d.beam is None else d.beam.tobytes(), None if d.pilots is None else d.pilots.tobytes())
         if key in self._rates_memo:
             return self._rates_memo[key]
@@ -104,7 +105,7 @@ class BlockRates:
             self._block_memo[block_key] = block
         true = block.steps(slice(a - r0, b - r0))
         prec = block.steps(np.searchsorted(g["step_ns"][idx], refresh))
-        result = self.evaluator(scheme, true, prec, restrict(d, ok))
+        result = self.evaluator(model, true, prec, restrict(d, ok))
         if len(self._rates_memo) >= 4:
             self._rates_memo.pop(next(iter(self._rates_memo)))
         self._rates_memo[key] = result
@@ -132,9 +133,9 @@ class LocalRates:
     def start_chunk(self, geom: dict) -> None:
         self.block.start_chunk(geom)
 
-    def submit(self, scheme: str, d: SchemeDecision, sats: np.ndarray, a: int, b: int) -> Future:
+    def submit(self, model: RateModel, d: SchemeDecision, sats: np.ndarray, a: int, b: int) -> Future:
         future: Future = Future()
-        future.set_result(self.block.rates(scheme, d, sats, a, b))
+        future.set_result(self.block.rates(model, d, sats, a, b))
         return future
 
     def close(self) -> None:
@@ -197,10 +198,10 @@ class WorkerRates:
         self._send()
         self._pool.submit(_worker_start_chunk, geom)
 
-    def submit(self, scheme: str, d: SchemeDecision, sats: np.ndarray, a: int, b: int) -> _Handle:
+    def submit(self, model: RateModel, d: SchemeDecision, sats: np.ndarray, a: int, b: int) -> _Handle:
         lean = dataclasses.replace(d, solver=None, reason="")  # only what the rates read crosses over
         batch = self._tasks
-        batch.append((scheme, lean, sats, a, b))
+        batch.append((model, lean, sats, a, b))
         handle = _Handle(self, batch, len(batch) - 1)
         if len(batch) >= self.BATCH:
             self._send()

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..cooperation.rsap import RsapState
-from ..cooperation.schemes import SCHEMES, SchemeDecision, SchemeSpec
+from ..cooperation.schemes import Scheme, SchemeDecision, get_scheme
 from ..radio.statistical_csi import StatisticalCSI
 from .geometry import to_local
 
@@ -98,9 +98,9 @@ class Lane:
         return self.scheme
 
     @property
-    def spec(self) -> SchemeSpec:
-        """The registry entry (looked up, not stored, so lanes pickle without code objects)."""
-        return SCHEMES[self.scheme]
+    def spec(self) -> Scheme:
+        """The scheme's descriptor (looked up, not stored, so lanes pickle without code objects)."""
+        return get_scheme(self.scheme)
 
     def mask_on(self, axis: np.ndarray) -> np.ndarray:
         """Serving mask (len(axis), U) on the satellite axis ``axis`` (catalogue indices)."""

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..cooperation.evaluate import Allocation, RateContext, accepts_per_step, evaluate_rates
+from ..cooperation.evaluate import Allocation, RateContext, RateModel
 from ..cooperation.schemes import DecideContext, SchemeDecision
 from ..radio.params import RadioParams
 from ..radio.statistical_csi import StatisticalCSI
@@ -26,10 +26,11 @@ PRECODER_MODELS = ("tracked", "snapshot")
 
 
 class RateEvaluator:
-    """Callable ``(scheme, csi_true, csi_refresh, decision) -> (sinr, se_bps_hz)``, each (T, U).
+    """Callable ``(model, csi_true, csi_refresh, decision) -> (sinr, se_bps_hz)``, each (T, U).
 
-    ``decision.power`` and ``decision.mask`` may be (T, S, U) — the weights in force at each step —
-    for the schemes of :meth:`accepts_per_step`.
+    ``model`` is the scheme's rate model (``Scheme.rates``). ``decision.power`` and
+    ``decision.mask`` may be (T, S, U) — the weights in force at each step — for the models of
+    :meth:`accepts_per_step`.
     """
 
     def __init__(self, ctx: DecideContext, params: RadioParams, *, precoders: str = "tracked",
@@ -43,13 +44,13 @@ class RateEvaluator:
             phase_source="true" if self.tracked else "precoder",
         )
 
-    def accepts_per_step(self, scheme: str) -> bool:
-        """Whether decisions of ``scheme`` may carry per-step power and mask (T, S, U)."""
-        return accepts_per_step(scheme, self.ctx)
+    def accepts_per_step(self, model: RateModel) -> bool:
+        """Whether decisions evaluated by ``model`` may carry per-step power and mask (T, S, U)."""
+        return model.accepts_per_step(self.ctx)
 
-    def __call__(self, scheme: str, csi_true: StatisticalCSI, csi_refresh: StatisticalCSI,
+    def __call__(self, model: RateModel, csi_true: StatisticalCSI, csi_refresh: StatisticalCSI,
                  d: SchemeDecision) -> tuple[np.ndarray, np.ndarray]:
         alloc = Allocation(power=d.power, mask=d.mask, serving=d.serving, beam=d.beam, pilots=d.pilots,
                            n_pilots=self.n_pilots if d.pilots is not None else None)
-        block = evaluate_rates(scheme, csi_true, csi_refresh, alloc, self.ctx)
+        block = model(csi_true, csi_refresh, alloc, self.ctx)
         return block.sinr, block.se_bps_hz

@@ -36,7 +36,7 @@ import simpy
 from ..constants import NS_PER_S
 from ..cooperation.repair import repair
 from ..cooperation.rsap import RsapState, rsap_step
-from ..cooperation.schemes import DecideContext, SchemeDecision, decide
+from ..cooperation.schemes import DecideContext, SchemeDecision, decide, reused_names
 from ..orbits.catalog import Catalog
 from ..orbits.propagate import builtin_timescale, propagate_ecef
 from ..radio.csi import LinkDraws, draw_link_variates
@@ -327,16 +327,17 @@ class Replay(RecordsMixin):
         # Decisions are pure functions of the snapshot and the lane's own state, so every decision of
         # the reclustering runs at once on the decision threads (Clarabel and numpy's linear algebra
         # release the GIL); they are recorded and applied in a fixed order, so the tables are the same
-        # as in sequence. Cluster-mode schemes decide once for both policies; alg1-uniform reuses
-        # cf-mntn-smrt's Algorithm-1 run, so it is decided after it, here.
+        # as in sequence. Cluster-mode schemes decide once for both policies; a scheme that reuses
+        # another's solver run (Scheme.reuses) is decided after it, here, with the same cache.
         cache: dict = {}
         lanes = ordered_for_sharing(self.lanes)
         jobs: dict = {}
         # The slowest decision is submitted first, so that one thread works on it while the other
         # takes the rest (submitted last, it would start when the others were half done).
-        for lane in sorted(lanes, key=lambda lane: lane.name != SLOWEST_SCHEME):
+        reused = reused_names()
+        for lane in sorted(lanes, key=lambda lane: lane.name not in reused):
             key = _decision_key(lane)
-            if key not in jobs and lane.name != REUSES_ALGORITHM1:
+            if key not in jobs and lane.spec.reuses is None:
                 jobs[key] = self._decide_pool.submit(decide, lane.name, csi, self.ctx, to_local(lane.rsap, cand),
                                                      carry_decision(lane.decision, lane.sats, cand), cache)
         decided: dict = {}
@@ -562,7 +563,7 @@ class Replay(RecordsMixin):
         if not (np.array_equal(prev.sats, seg.sats) and np.array_equal(p.serving, d.serving)
                 and _same(p.beam, d.beam) and _same(p.pilots, d.pilots)):
             return False
-        return self.evaluator.accepts_per_step(lane.name) or (
+        return self.evaluator.accepts_per_step(lane.spec.rates) or (
             np.array_equal(p.power, d.power) and np.array_equal(p.mask, d.mask))
 
     def _evaluate_segments(self, lane: Lane) -> None:
@@ -584,7 +585,7 @@ class Replay(RecordsMixin):
                 if (power != power[0]).any() or (mask != mask[0]).any():
                     d = SchemeDecision(power=np.repeat(power, counts, axis=0), mask=np.repeat(mask, counts, axis=0),
                                        serving=first.serving, beam=first.beam, pilots=first.pilots)
-            rates = self.rates.submit(lane.name, d, segs[0].sats, a, b)
+            rates = self.rates.submit(lane.spec.rates, d, segs[0].sats, a, b)
         else:
             rates = None
         rsap = np.repeat(np.stack([seg.rsap for seg in segs]), counts, axis=0)
@@ -622,26 +623,26 @@ TRIM_EVERY_RECLUSTERINGS = 20
 #: Closed rate blocks after which the ready ones are written (they are written in order).
 RATES_HELD = 64
 
-#: The slowest decision (Algorithm 1 with sMRT): applied after the others of a reclustering.
-SLOWEST_SCHEME = "cf-mntn-smrt"
-#: Reuses the Algorithm-1 run of cf-mntn-smrt on the same snapshot (decided after it).
-REUSES_ALGORITHM1 = "alg1-uniform"
 #: Threads deciding the schemes of one reclustering at once.
 DECISION_THREADS = 2
 
 
 def ordered_for_sharing(lanes: list[Lane]) -> list[Lane]:
-    """Lanes in the order a reclustering applies them: every other scheme first, then cf-mntn-smrt
-    (the slowest), then alg1-uniform, which reuses its Algorithm-1 run. The order is fixed, so the
-    tables are the same run to run."""
-    last = {SLOWEST_SCHEME: 1, REUSES_ALGORITHM1: 2}
-    return sorted(lanes, key=lambda lane: last.get(lane.name, 0))
+    """Lanes in the order a reclustering applies them: every other scheme first, then the schemes
+    whose solver run another one reuses (``Scheme.reuses``; the slowest decisions), then the schemes
+    that reuse them. The order is fixed, so the tables are the same run to run."""
+    reused = reused_names()
+
+    def rank(lane: Lane) -> int:
+        return 2 if lane.spec.reuses is not None else int(lane.name in reused)
+
+    return sorted(lanes, key=rank)
 
 
 def _decision_key(lane: Lane) -> str | tuple[str, str]:
     """Cluster-mode schemes take one decision per reclustering for both policies; serving-mode
     schemes decide per lane, around the lane's RSAP."""
-    return lane.name if lane.spec.rsap_mode == "cluster" else (lane.name, lane.policy)
+    return (lane.name, lane.policy) if lane.spec.decides_per_policy else lane.name
 
 
 def _libc_trim():

@@ -25,7 +25,8 @@ from typing import NamedTuple
 
 import pyarrow as pa
 
-from ..scenario import RSAP_POLICIES, SCHEMES
+from ..cooperation.rsap import HANDOVER_KINDS, POLICIES
+from ..cooperation.schemes import SCHEMES
 
 __all__ = [
     "TIME",
@@ -42,8 +43,6 @@ __all__ = [
 TIME = pa.timestamp("ns", tz="UTC")
 CATEGORY = pa.dictionary(pa.int32(), pa.string())
 
-#: Values of ``handovers.kind`` (DESIGN "Output data"; same as ``cooperation.rsap.HANDOVER_KINDS``).
-HANDOVER_KINDS = ("rsap", "inter_satellite", "inter_beam", "cluster_join", "cluster_leave")
 #: Values of ``events.kind`` (DESIGN "Event model", plus ``chunk`` for chunk boundaries).
 EVENT_KINDS = ("rise", "set", "csi_refresh", "recluster", "repair", "chunk")
 
@@ -59,7 +58,8 @@ class Column(NamedTuple):
         left out of an append and are then null
     unit : str — physical unit, ``"1"`` for dimensionless numbers, ``""`` for ids and labels
     description : str — meaning, for users (also stored in the Parquet field metadata)
-    allowed : tuple of str, optional — the closed set of values of a categorical column
+    allowed : tuple of str or mapping, optional — the closed set of values of a categorical column
+        (a mapping: its keys, read when a row is validated)
     non_negative : bool — values must be >= 0 (ids, counts, durations)
     """
 
@@ -76,8 +76,11 @@ def _time(meaning: str) -> Column:
     return Column("time", TIME, False, "ns, UTC", meaning)
 
 
+#: The scheme column accepts every registered scheme (the registry is live: ``allowed`` is the
+#: registry itself, so a scheme registered after import is accepted; the Parquet metadata lists the
+#: built-in ones).
 _SCHEME = Column("scheme", CATEGORY, False, "", "cooperation scheme (registry name)", SCHEMES)
-_POLICY = Column("rsap_policy", CATEGORY, False, "", "RSAP selection policy", RSAP_POLICIES)
+_POLICY = Column("rsap_policy", CATEGORY, False, "", "RSAP selection policy", POLICIES)
 _USER = Column("user_id", pa.int32(), False, "", "user index in the scenario's user list", non_negative=True)
 _SAT = Column("sat_id", pa.int64(), False, "", "satellite NORAD catalogue number", non_negative=True)
 
