@@ -11,6 +11,7 @@ from simulator.cli import main
 from simulator.engine import replay as replay_module
 from simulator.engine.recorder import read_table
 from simulator.engine.run import run_scenario
+from simulator.engine.settings import ReplayTuning
 from simulator.engine.schemas import schema
 from simulator.errors import InputError
 from simulator.engine.inputs import build_catalog, build_users
@@ -151,12 +152,12 @@ def test_resume_after_an_interrupt_gives_identical_output(run, scenario, tmp_pat
     calls = {"n": 0}
     original = replay_module.Replay.run_chunk
 
-    def interrupted(self, t0):
+    def interrupted(self, t0, **kwargs):
         calls["n"] += 1
         if calls["n"] == 3:  # in the middle of the third chunk
-            original(self, t0)
+            original(self, t0, **kwargs)
             raise KeyboardInterrupt
-        return original(self, t0)
+        return original(self, t0, **kwargs)
 
     monkeypatch.setattr(replay_module.Replay, "run_chunk", interrupted)
     with pytest.raises(KeyboardInterrupt):
@@ -189,17 +190,17 @@ def test_grouped_rate_evaluation_equals_one_call_per_segment(run, scenario, tmp_
     seen = {"per_step": 0, "calls": 0}
     original = RateEvaluator.__call__
 
-    def counting(self, scheme, csi_true, csi_refresh, d):
+    def counting(self, model, csi_true, csi_refresh, d):
         seen["calls"] += 1
         seen["per_step"] += d.power.ndim == 3
-        return original(self, scheme, csi_true, csi_refresh, d)
+        return original(self, model, csi_true, csi_refresh, d)
 
     monkeypatch.setattr(RateEvaluator, "__call__", counting)  # counted in this process: rate_workers=0
     grouped = _frames(run_scenario(scenario, output_dir=tmp_path / "grouped", rate_workers=0))
     calls_grouped, per_step = seen["calls"], seen["per_step"]
-    monkeypatch.setattr(replay_module, "MAX_GROUP_STEPS", 1)
     seen["calls"] = 0
-    alone = _frames(run_scenario(scenario, output_dir=tmp_path / "alone", rate_workers=0))
+    alone = _frames(run_scenario(scenario, output_dir=tmp_path / "alone", rate_workers=0,
+                                 tuning=ReplayTuning(max_group_steps=1)))
     assert per_step > 0 and calls_grouped < seen["calls"]
     for table, df in grouped.items():
         a, b = _sorted(df), _sorted(alone[table])
@@ -209,11 +210,11 @@ def test_grouped_rate_evaluation_equals_one_call_per_segment(run, scenario, tmp_
             np.testing.assert_allclose(a[c], b[c], rtol=1e-9, atol=1e-12, err_msg=f"{table}.{c}")
 
 
-def test_gains_of_a_block_of_steps_equal_gains_step_by_step(run, scenario, tmp_path, monkeypatch):
+def test_gains_of_a_block_of_steps_equal_gains_step_by_step(run, scenario, tmp_path):
     """The RSAP rule's β from one CSI call per block of steps equals β computed step by step: the
     same rows, the same values (every RSAP and handover decision is taken on identical numbers)."""
-    monkeypatch.setattr(replay_module, "GAIN_BLOCK_STEPS", 1)
-    alone = _frames(run_scenario(scenario, output_dir=tmp_path / "alone", rate_workers=0))
+    alone = _frames(run_scenario(scenario, output_dir=tmp_path / "alone", rate_workers=0,
+                                 tuning=ReplayTuning(gain_block_steps=1)))
     for table, df in _frames(run).items():
         pd.testing.assert_frame_equal(_sorted(df).drop(columns=["solve_s"], errors="ignore"),
                                       _sorted(alone[table]).drop(columns=["solve_s"], errors="ignore"), obj=table)

@@ -1,6 +1,6 @@
 """Rates of a lane's decision over a block of a chunk's steps — in the replay's process or in a worker.
 
-The replay closes a group of segments (:meth:`~simulator.engine.replay.Replay._flush`) and needs its
+The replay closes a group of segments (:meth:`~simulator.engine.ratelog.RateLog.flush`) and needs its
 rates only when the chunk's rows are written. :class:`BlockRates` computes them: the true statistical
 CSI of the block's steps (000 eqs 1–6, the same link draws as every other part of the run), the
 precoder CSI of the last refresh at or before each step, and the scheme's closed form

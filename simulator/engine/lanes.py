@@ -86,7 +86,7 @@ class Lane:
     pending: list[PendingDecision] = field(default_factory=list)
     logged_until_ns: int = 0  # rates are recorded for every step < this instant
     decided_ns: int | None = None  # last (re)clustering decision of this lane
-    #: steps logged but not yet evaluated (Replay._flush); always empty between chunks
+    #: steps logged but not yet evaluated (RateLog.flush); always empty between chunks
     segments: list[Segment] = field(default_factory=list)
 
     def __post_init__(self) -> None:

@@ -1,16 +1,15 @@
 """Writing the replay's rows: handovers, cluster snapshots, decisions, events and (opt-in) CSI.
 
-:class:`RecordsMixin` is the recording half of :class:`~simulator.engine.replay.Replay`, kept apart so
-each module stays readable. It uses the replay's ``recorder``, ``epoch`` (scenario epoch, ns since
-1970 UTC), ``sat_ids`` (NORAD number per catalogue index), ``n_sat``, ``geom`` (the chunk geometry),
-``_csi`` (statistical CSI of positions) and ``_pending_clusters`` (the held snapshot per lane).
-Table layouts: :mod:`simulator.engine.schemas` and docs/outputs.md.
+:class:`RowWriter` turns what the central node does into rows of the small tables; it is given the
+recorder, the scenario epoch (ns since 1970 UTC), the NORAD number of each catalogue index and the
+number of users, and knows nothing else of the replay. Table layouts: :mod:`simulator.engine.schemas`
+and docs/outputs.md.
 
 The small tables (handovers, clusters, decisions, events) get thousands of few-row appends per
 simulated hour; each :meth:`Recorder.append` validates and converts its columns, which costs more
 than the rows. Their rows are therefore collected in a :class:`RowBuffer` and handed to the
-recorder when the chunk ends (:meth:`RecordsMixin._flush_rows`) or when ROWS_HELD rows of a table
-are waiting: one append per table and lane, rows in the order they were produced.
+recorder when the chunk ends (:meth:`RowWriter.flush`) or when ``rows_held`` rows of a table are
+waiting: one append per table and lane, rows in the order they were produced.
 """
 
 from __future__ import annotations
@@ -22,11 +21,10 @@ from ..cooperation.schemes import SchemeDecision
 from ..units import lin_to_db
 from .lanes import Lane, Links
 
-__all__ = ["RecordsMixin", "RowBuffer"]
+__all__ = ["RowWriter", "RowBuffer", "SMALL_TABLES"]
 
-#: Rows of one small table held before they are appended (the clusters table gets ~4 million rows
-#: per simulated hour in starlink-24h.toml; held for a whole chunk they cost ~300 MB at its end).
-ROWS_HELD = 200_000
+#: The tables whose rows are collected in a RowBuffer (rates are appended by the rate log).
+SMALL_TABLES = ("events", "decisions", "handovers", "clusters")
 
 
 class RowBuffer:
@@ -103,10 +101,29 @@ def _concat(values: list, counts: np.ndarray):
     return np.ma.masked_array(out, mask=np.concatenate(nulls)) if masked else out
 
 
-class RecordsMixin:
-    """Rows of the ``handovers``, ``clusters``, ``decisions``, ``events`` and ``csi`` tables."""
+class RowWriter:
+    """Rows of the ``handovers``, ``clusters``, ``decisions``, ``events`` and ``csi`` tables.
 
-    def _record_handovers(self, lane: Lane, t: int, old: Links, trigger: str, *, masks_changed: bool = True,
+    Parameters (keyword-only)
+    ----------
+    recorder : Recorder — where rows go
+    epoch_ns : int — scenario epoch, ns since 1970 UTC (table times are epoch + simulated ns)
+    sat_ids : ndarray, shape (S_total,), int64 — NORAD number of each catalogue index
+    n_user : int
+    rows_held : int — rows of one table held before they are appended (memory bound)
+    """
+
+    def __init__(self, *, recorder, epoch_ns: int, sat_ids: np.ndarray, n_user: int, rows_held: int) -> None:
+        self.recorder, self.epoch, self.sat_ids = recorder, int(epoch_ns), sat_ids
+        self.n_user, self.rows_held = n_user, int(rows_held)
+        self._rows = {table: RowBuffer() for table in SMALL_TABLES}
+        self._pending_clusters: dict = {}  # (scheme, policy) -> the last serving-link snapshot, not yet written
+
+    def start_chunk(self) -> None:
+        """Drop rows collected but not flushed (rows of an interrupted chunk are not kept)."""
+        self._rows = {table: RowBuffer() for table in SMALL_TABLES}
+
+    def handovers(self, lane: Lane, t: int, old: Links, trigger: str, *, masks_changed: bool = True,
                           rsap_reason: np.ndarray | str | None = None) -> None:
         """Rows for every change from the links ``old`` to the lane's links now (:func:`diff_masks`).
 
@@ -136,11 +153,11 @@ class RecordsMixin:
         def beam(b):
             return np.maximum(b, 0), b < 0
 
-        self._add_rows("handovers", time=self.epoch + t, scheme=lane.name, rsap_policy=lane.policy,
-                             user_id=rec.user_id, kind=rec.kind, from_sat=ids(rec.from_sat), to_sat=ids(rec.to_sat),
-                             from_beam=beam(rec.from_beam), to_beam=beam(rec.to_beam), reason=rec.reason)
+        self._add("handovers", time=self.epoch + t, scheme=lane.name, rsap_policy=lane.policy,
+                  user_id=rec.user_id, kind=rec.kind, from_sat=ids(rec.from_sat), to_sat=ids(rec.to_sat),
+                  from_beam=beam(rec.from_beam), to_beam=beam(rec.to_beam), reason=rec.reason)
 
-    def _record_clusters(self, lane: Lane, t: int) -> None:
+    def clusters(self, lane: Lane, t: int) -> None:
         """Hold the lane's serving links at ``t``; written when a later instant comes (or the chunk ends).
 
         A lane can change its decision several times at one instant (a reclustering and a re-decision
@@ -150,7 +167,7 @@ class RecordsMixin:
         key = (lane.name, lane.policy)
         held = self._pending_clusters.get(key)
         if held is not None and held[0] != t:
-            self._write_clusters(key)
+            self.write_clusters(key)
         d = lane.decision
         if d is None or not d.mask.any():
             self._pending_clusters.pop(key, None)
@@ -158,39 +175,40 @@ class RecordsMixin:
         sat, user = np.nonzero(d.mask)
         self._pending_clusters[key] = (t, user, self.sat_ids[lane.sats[sat]], d.power[sat, user])
 
-    def _write_clusters(self, key: tuple[str, str] | None = None) -> None:
+    def write_clusters(self, key: tuple[str, str] | None = None) -> None:
         """Append the held snapshot of one lane (``key``), or of every lane."""
         for k in [key] if key is not None else list(self._pending_clusters):
             t, user, sat_id, power = self._pending_clusters.pop(k)
-            self._add_rows("clusters", time=self.epoch + t, scheme=k[0], rsap_policy=k[1], user_id=user,
-                                 sat_id=sat_id, power_weight=power)
+            self._add("clusters", time=self.epoch + t, scheme=k[0], rsap_policy=k[1], user_id=user,
+                      sat_id=sat_id, power_weight=power)
 
-    def _record_decision(self, t: int, scheme: str, trigger: str, d: SchemeDecision) -> None:
-        self._add_rows("decisions", time=self.epoch + t, scheme=scheme, trigger=trigger,
-                             n_sats=d.mask.shape[0], n_users=d.mask.shape[1], inner_iters=d.inner_iters,
-                             outer_iters=d.outer_iters, solve_s=d.solve_s,
-                             min_sinr_db=float(lin_to_db(max(d.min_sinr, 0.0))), status=d.status)
+    def decision(self, t: int, scheme: str, trigger: str, d: SchemeDecision) -> None:
+        self._add("decisions", time=self.epoch + t, scheme=scheme, trigger=trigger,
+                  n_sats=d.mask.shape[0], n_users=d.mask.shape[1], inner_iters=d.inner_iters,
+                  outer_iters=d.outer_iters, solve_s=d.solve_s,
+                  min_sinr_db=float(lin_to_db(max(d.min_sinr, 0.0))), status=d.status)
 
-    def _record_events(self, t: int, kinds, sats, users) -> None:
-        self._add_rows("events", time=self.epoch + t, kind=kinds, sat_id=self.sat_ids[sats], user_id=users)
+    def events(self, t: int, kinds, sats, users) -> None:
+        self._add("events", time=self.epoch + t, kind=kinds, sat_id=self.sat_ids[sats], user_id=users)
 
-    def _add_rows(self, table: str, **columns) -> None:
-        """Collect rows; hand them to the recorder early when ROWS_HELD are waiting (memory bound)."""
+    def _add(self, table: str, **columns) -> None:
+        """Collect rows; hand them to the recorder early when ``rows_held`` are waiting (memory bound)."""
         rows = self._rows[table]
         rows.add(**columns)
-        if rows.n_rows >= ROWS_HELD:
+        if rows.n_rows >= self.rows_held:
             rows.drain(self.recorder, table)
 
-    def _flush_rows(self) -> None:
+    def flush(self) -> None:
         """Append the collected rows of the small tables to the recorder (at the end of a chunk)."""
         for table, rows in self._rows.items():
             rows.drain(self.recorder, table)
 
-    def _record_csi(self) -> None:
-        g = self.geom
+    def csi(self, g, csi_of) -> None:
+        """Rows of the opt-in ``csi`` table: every visible link at every step of the chunk geometry
+        ``g``; ``csi_of(spos, svel, upos, uvel, sats)`` is the statistical CSI of those states."""
         if not len(g.sat_index) or not len(g.step_ns):
             return
-        csi = self._csi(g.sat_pos_m, g.sat_vel_m_s, g.user_pos_m, g.user_vel_m_s, g.sat_index)
+        csi = csi_of(g.sat_pos_m, g.sat_vel_m_s, g.user_pos_m, g.user_vel_m_s, g.sat_index)
         t, s, u = np.nonzero(csi.visible)
         self.recorder.append("csi", time=self.epoch + g.step_ns[t], sat_id=self.sat_ids[g.sat_index[s]], user_id=u,
                              elevation_deg=np.degrees(csi.elevation_rad[t, s, u]), theta_rad=csi.theta_rad[t, s, u],

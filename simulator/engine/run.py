@@ -36,7 +36,7 @@ from .inputs import (
 from .manifest import write_atomic
 from .rates import RateEvaluator
 from .recorder import CHECKPOINTS, open_run, read_table
-from .replay import Replay, ReplaySettings
+from .replay import Replay, ReplaySettings, ReplayTuning
 
 __all__ = ["RunProgress", "run_scenario", "summarise_run"]
 
@@ -58,8 +58,9 @@ def _ns(seconds: float) -> int:
     return int(round(seconds * NS_PER_S))
 
 
-def settings_from(scenario: Scenario) -> ReplaySettings:
-    """Replay settings; the chunk length is rounded up to whole CSI periods and steps."""
+def settings_from(scenario: Scenario, tuning: ReplayTuning | None = None) -> ReplaySettings:
+    """Replay settings; the chunk length is rounded up to whole CSI periods and steps. ``tuning``:
+    the engine's speed and memory knobs (the defaults of :class:`ReplayTuning` when None)."""
     t, ev, out = scenario.time, scenario.events, scenario.output
     step, period = _ns(t.step_s), _ns(ev.csi_period_s)
     if period % step:
@@ -74,19 +75,22 @@ def settings_from(scenario: Scenario) -> ReplaySettings:
         backhaul_delay_ns=_ns(ev.backhaul_delay_s), min_elevation_deg=ev.min_elevation_deg,
         hysteresis_db=ev.hysteresis_db, time_to_trigger_s=ev.time_to_trigger_s, k_max=ev.k_max,
         max_candidate_sats=ev.max_candidate_sats, record_csi=scenario.output.record_csi,
+        tuning=ReplayTuning() if tuning is None else tuning,
     )
 
 
-def build_replay(scenario: Scenario, recorder, rate_workers: int = 0) -> tuple[Replay, int]:
+def build_replay(scenario: Scenario, recorder, rate_workers: int = 0, *,
+                 tuning: ReplayTuning | None = None) -> tuple[Replay, int]:
     """The replay of ``scenario`` writing to ``recorder``; returns it and the epoch (ns since 1970 UTC).
 
     ``rate_workers``: 0 evaluates rates in this process, 1 in one worker process
-    (:mod:`simulator.engine.blockrates`); call ``replay.close()`` when done.
+    (:mod:`simulator.engine.blockrates`); ``tuning``: :class:`ReplayTuning` (defaults when None);
+    call ``replay.close()`` when done.
     """
     catalog = build_catalog(scenario)
     users = build_users(scenario)
     params = radio_params(scenario)
-    settings = settings_from(scenario)
+    settings = settings_from(scenario, tuning)
     epoch = to_utc_ns(scenario_start_utc(scenario, catalog))
     r = scenario.radio
     altitude_m = float(np.median(semi_major_axis_m(catalog)) - WGS84_A) if len(catalog) else 550e3
@@ -106,15 +110,18 @@ def build_replay(scenario: Scenario, recorder, rate_workers: int = 0) -> tuple[R
     def user_states(t_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return users.positions_m(t_s), users.velocities_m_s(t_s)
 
-    replay = Replay(settings, catalog, user_states, users.n_user, not users.moving, params, ctx,
-                    evaluator, list(scenario.schemes.names), list(scenario.schemes.rsap_policies), scenario.seed,
-                    epoch, recorder, beam_target_m=target, rate_workers=rate_workers)
+    replay = Replay(settings=settings, catalog=catalog, user_positions=user_states, n_user=users.n_user,
+                    static_users=not users.moving, params=params, ctx=ctx, evaluator=evaluator,
+                    schemes=list(scenario.schemes.names), policies=list(scenario.schemes.rsap_policies),
+                    seed=scenario.seed, epoch_utc_ns=epoch, recorder=recorder, beam_target_m=target,
+                    rate_workers=rate_workers)
     return replay, epoch
 
 
 def run_scenario(scenario: Scenario, *, output_dir: str | Path | None = None, resume: bool = False,
                  overwrite: bool = False, progress: Callable[[RunProgress], None] | None = None,
-                 max_chunks: int | None = None, rate_workers: int | None = 0) -> Path:
+                 max_chunks: int | None = None, rate_workers: int | None = 0,
+                 tuning: ReplayTuning | None = None) -> Path:
     """Replay ``scenario`` into its run directory; returns the directory.
 
     ``rate_workers``: 1 evaluates the logged rates in a worker process beside the event loop, 0 (the
@@ -123,7 +130,8 @@ def run_scenario(scenario: Scenario, *, output_dir: str | Path | None = None, re
     calling script: from a script, use 1 or None only under ``if __name__ == "__main__":``.
 
     ``max_chunks`` stops after that many chunks in this call (the run stays resumable), for tests
-    and for splitting long runs. Ctrl-C leaves every completed chunk readable (status
+    and for splitting long runs. ``tuning`` (:class:`ReplayTuning`) changes speed and memory, never
+    the tables. Ctrl-C leaves every completed chunk readable (status
     ``interrupted``); any other error marks the run ``failed`` with the message.
     """
     run_dir = Path(output_dir) if output_dir is not None else Path(scenario.output.directory)
@@ -135,7 +143,7 @@ def run_scenario(scenario: Scenario, *, output_dir: str | Path | None = None, re
     recorder, first = open_run(run_dir, scenario, resume=resume, overwrite=overwrite)
     replay = None
     try:
-        replay, epoch = build_replay(scenario, recorder, rate_workers)
+        replay, epoch = build_replay(scenario, recorder, rate_workers, tuning=tuning)
         n_chunks = -(-settings.duration_ns // settings.chunk_ns)
         if first > 0:
             with open(_checkpoint(run_dir, first - 1), "rb") as fh:
