@@ -73,11 +73,11 @@ def fill_chunk(rec, index: int) -> dict[str, dict[str, np.ndarray]]:
                sat_id=np.array([25_002, 25_004]), power_weight=np.array([1.0, 0.5]))
     rec.append("decisions", time=t[1], scheme="nct", trigger="set", n_sats=2, n_users=N_USER, inner_iters=0,
                outer_iters=0, solve_s=0.25, min_sinr_db=-np.inf, status="optimal")
-    rec.append("events", time=np.array([t[0], t[2]]), kind=np.array(["set", "chunk"]),
+    rec.append("events", time=np.array([t[0], t[2]]), kind=np.array(["set", "rise"]),
                sat_id=np.ma.masked_array([25_001, 0], mask=[False, True]))
     rates = {"time": np.repeat(t, N_USER), "user_id": np.tile(users, N_STEP), "se_bps_hz": se.ravel(),
              "sinr_db": sinr.ravel(), "rsap_sat": np.where(np.tile(served, N_STEP), np.tile(sats, N_STEP), -1)}
-    events = {"time": np.array([t[0], t[2]]), "kind": np.array(["set", "chunk"])}
+    events = {"time": np.array([t[0], t[2]]), "kind": np.array(["set", "rise"])}
     return {"rates": rates, "events": events}
 
 
@@ -180,7 +180,7 @@ def test_rows_stream_in_row_groups_and_round_trip(scenario, run_dir):
     rec, _ = open_run(run_dir, scenario)
     rec.row_group_rows = 100
     for step in range(25):  # 25 appends of 10 rows → streamed every 100 rows
-        rec.append("events", time=T0 + step, kind="csi_refresh", sat_id=np.arange(10) + 1)
+        rec.append("events", time=T0 + step, kind="rise", sat_id=np.arange(10) + 1)
         assert rec.buffered_rows()["events"] < 100
     assert not (run_dir / "events" / "chunk-000000.parquet").exists()  # only the *.tmp until close
     assert (run_dir / "events" / "chunk-000000.parquet.tmp").exists()

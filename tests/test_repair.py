@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulator.cooperation.clusters import ClusterDecision, form_clusters, serving_mask
+from simulator.cooperation.clusters import ClusterDecision, serving_mask
 from simulator.cooperation.repair import RepairResult, repair
 from simulator.cooperation.rsap import select_rsap
 
@@ -24,8 +24,21 @@ def scenario(seed, n_sat=30, n_user=10, k_max=5):
     gain = rng.exponential(size=(n_sat, n_user))
     service = rng.uniform(0.0, 600.0, (n_sat, n_user))
     cand = el > 0.0
-    d = form_clusters(cand, gain, service, "best-channel", max_cluster_size=4, k_max=k_max)
+    d = greedy_clusters(cand, gain, max_cluster_size=4, k_max=k_max)
     return rng, cand, gain, service, d, feasible_power(d.mask, rng)
+
+
+def greedy_clusters(cand, gain, max_cluster_size, k_max):
+    """Users in turn take their strongest candidates with room (≤ k_max users per satellite), up to
+    ``max_cluster_size``; the RSAP is each user's strongest member."""
+    n_sat, n_user = cand.shape
+    mask = np.zeros((n_sat, n_user), bool)
+    for k in range(n_user):
+        for sat in np.argsort(-np.where(cand[:, k], gain[:, k], -np.inf), kind="stable"):
+            if cand[sat, k] and mask[:, k].sum() < max_cluster_size and mask[sat].sum() < k_max:
+                mask[sat, k] = True
+    rsap = np.where(mask.any(axis=0), np.argmax(np.where(mask, gain, -np.inf), axis=0), -1)
+    return ClusterDecision(mask, rsap, np.full(n_user, "acquire"), "initial")
 
 
 def check_invariants(res: RepairResult, old_mask, old_power, eligible, k_max):

@@ -43,8 +43,9 @@ __all__ = [
 TIME = pa.timestamp("ns", tz="UTC")
 CATEGORY = pa.dictionary(pa.int32(), pa.string())
 
-#: Values of ``events.kind`` (DESIGN "Event model", plus ``chunk`` for chunk boundaries).
-EVENT_KINDS = ("rise", "set", "csi_refresh", "recluster", "repair", "chunk")
+#: Values of ``events.kind``: a satellite rises above or sets below the elevation mask for a user
+#: (reclusterings are ``decisions`` rows, repairs ``handovers`` rows with reason ``repair``).
+EVENT_KINDS = ("rise", "set")
 
 
 class Column(NamedTuple):
@@ -159,9 +160,8 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
     "events": (
         _time("event instant (rise/set are root-found, not rounded to a step)"),
         Column("kind", CATEGORY, False, "", "event kind", EVENT_KINDS),
-        _opt_sat("sat_id", "satellite (NORAD) the event concerns; null for network-wide events"),
-        Column("user_id", pa.int32(), True, "", "user the event concerns; null for network-wide events",
-               non_negative=True),
+        _opt_sat("sat_id", "satellite (NORAD) that rises or sets"),
+        Column("user_id", pa.int32(), True, "", "user it rises or sets for", non_negative=True),
     ),
 }
 
