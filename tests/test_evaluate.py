@@ -290,7 +290,7 @@ def test_block_equals_its_snapshots(name: str) -> None:
     alloc = allocation_of(name, decision(prec, 38))
     ctx = context(name)
     whole = SCHEME_RATES[name](csi, prec, alloc, ctx)
-    one_by_one = SCHEME_RATES[name](csi, prec, alloc, replace(ctx, chunk_steps=1))
+    one_by_one = SCHEME_RATES[name](csi, prec, alloc, replace(ctx, sub_block_steps=1))
     np.testing.assert_allclose(one_by_one.sinr, whole.sinr, rtol=1e-12, atol=0.0)
     for t in range(csi.beta.shape[0]):
         snap = SCHEME_RATES[name](csi.steps(t), prec, alloc, ctx)

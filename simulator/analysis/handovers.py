@@ -30,10 +30,7 @@ _BETWEEN_KINDS = ("rsap", "inter_satellite")
 def applicable_kinds(scheme: str) -> tuple[str, ...]:
     """Handover kinds a scheme records: ``rsap`` always; ``inter_satellite`` for single-serving
     schemes (their serving satellite is the RSAP), ``cluster_join``/``cluster_leave`` for the others;
-    ``inter_beam`` for spot-beam.
-
-    >>> applicable_kinds("nct")
-    ('rsap', 'inter_satellite')
+    ``inter_beam`` for schemes on spot beams (``Scheme.beams``).
     """
     spec = SCHEMES.get(scheme)
     single = spec is not None and spec.single_serving

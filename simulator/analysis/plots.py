@@ -59,7 +59,7 @@ _DPI = 100
 def scheme_colour(scheme: str) -> str:
     """The colour of ``scheme`` in every figure (registry order; unknown names cycle the palette).
 
-    >>> scheme_colour("cf-mntn-smrt")
+    >>> scheme_colour(SCHEMES[0])
     '#1f77b4'
     """
     if scheme in SCHEMES:

@@ -21,7 +21,7 @@ snapshot, or a block of the same shape) gives fresh CSI and the closed forms of
 ``RateContext.method`` selects how inner products of steering vectors are formed: ``'gram'``
 (closed-form Dirichlet kernels, :func:`~simulator.radio.steering.gram_matrix`, O(1) per pair)
 or ``'explicit'`` (N-element products with the CSI's steering vectors, the original path). Both give
-the same rates to rounding. The block is processed in sub-blocks of steps (``chunk_steps``) so
+the same rates to rounding. The block is processed in sub-blocks of steps (``sub_block_steps``) so
 that intermediates stay small; satellites that serve nobody are left out (they radiate nothing).
 """
 
@@ -163,7 +163,7 @@ class RateContext:
     phase_aware : bool — 004 precoders compensate the asynchronous-reception phase
     async_frequency_hz : float, Hz, optional — frequency of 004's delay phase s = e^{−j2πfΔτ}
         (the carrier; 1/T_s for the symbol-timing phase); None: synchronous reception
-    chunk_steps : int, optional — steps per sub-block; None: automatic (cache and memory bounded)
+    sub_block_steps : int, optional — steps per sub-block; None: automatic (cache and memory bounded)
     max_block_bytes : int — upper bound on the intermediates of one sub-block
     """
 
@@ -183,7 +183,7 @@ class RateContext:
     nlos: str = "iid"
     phase_aware: bool = True
     async_frequency_hz: float | None = None
-    chunk_steps: int | None = None
+    sub_block_steps: int | None = None
     max_block_bytes: int = 200 * 2**20
 
     def __post_init__(self) -> None:
@@ -197,8 +197,8 @@ class RateContext:
         for name in ("pilot_power_w", "pilot_noise_w", "async_frequency_hz"):
             if getattr(self, name) is not None and not getattr(self, name) > 0:
                 raise InputError(f"{name}={getattr(self, name)!r} must be > 0 or None")
-        if self.chunk_steps is not None and self.chunk_steps < 1:
-            raise InputError(f"chunk_steps={self.chunk_steps} must be >= 1 or None (automatic)")
+        if self.sub_block_steps is not None and self.sub_block_steps < 1:
+            raise InputError(f"sub_block_steps={self.sub_block_steps} must be >= 1 or None (automatic)")
         if self.beam_directions is not None:
             object.__setattr__(self, "beam_directions", np.array(self.beam_directions, dtype=float))
 
@@ -319,7 +319,7 @@ class RateModel:
             alloc = _restrict(allocation, sats)
             p = p[..., sats, :]
             state = self.prepare(csi_p, p, alloc, ctx) if snapshot else None
-            step = _chunk_steps(ctx, sats.size, allocation.n_user, csi_true.n_ant)
+            step = _sub_block_size(ctx, sats.size, allocation.n_user, csi_true.n_ant)
             for start in range(0, n_steps, step):
                 stop = min(start + step, n_steps)
                 ps = p[start:stop] if allocation.per_step else p
@@ -542,9 +542,9 @@ def _restrict(alloc: Allocation, sats: np.ndarray) -> Allocation:
                       alloc.n_pilots)
 
 
-def _chunk_steps(ctx: RateContext, n_sat: int, n_user: int, n_ant: int) -> int:
-    if ctx.chunk_steps is not None:
-        return int(ctx.chunk_steps)
+def _sub_block_size(ctx: RateContext, n_sat: int, n_user: int, n_ant: int) -> int:
+    if ctx.sub_block_steps is not None:
+        return int(ctx.sub_block_steps)
     per_step_bytes = 16 * n_sat * n_user * (n_ant + 16 * n_user)
     cache = _TARGET_GRAM_ELEMENTS // max(1, n_sat * n_user * n_user)
     return max(1, min(cache if ctx.method == "gram" else 4 * cache, ctx.max_block_bytes // per_step_bytes))
