@@ -22,7 +22,15 @@ class TLEError(InputError):
 
 
 class ScenarioError(InputError):
-    """A scenario field that fails validation; the message names the field, the value and what is allowed."""
+    """A scenario field that fails validation; the message names the field, the value and what is allowed.
+
+    ``field`` (e.g. ``"radio.tx_power_dbm"``), when known, is the dotted scenario field at fault, so
+    the scenario loader can point at its line without reading the message.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class SolverError(LeosimError):

@@ -21,6 +21,7 @@ from .cooperation.rsap import POLICIES
 from .cooperation.schemes import SCHEMES as _REGISTRY
 from .cooperation.schemes import scheme_names
 from .errors import ScenarioError
+from .inputs import check_inputs
 from .orbits.walker import PRESETS
 
 __all__ = [
@@ -165,7 +166,7 @@ DEFAULT_KAPPA_RANGE_DB = (15.0, 20.0)
 class RadioConfig(_Model):
     """``[radio]``: carrier, powers, antennas and the channel model. Defaults are 000's Section VI.
 
-    Edge units (GHz, MHz, dBm, dBi); :func:`simulator.engine.inputs.radio_params` maps them to the
+    Edge units (GHz, MHz, dBm, dBi); :func:`simulator.inputs.radio_params` maps them to the
     SI :class:`~simulator.radio.RadioParams`. ``band`` defaults from the frequency (< 10 GHz: S, else
     Ka) and ``kappa_model`` from the shape of ``kappa_db`` (a number: constant, a pair: uniform).
     """
@@ -340,16 +341,12 @@ def parse_scenario(text: str, *, source: str = "<string>", base_dir: str | Path 
 
 def _check_inputs(sc: Scenario, text: str, source: str) -> None:
     """Build what the kernels will receive (radio parameters, Walker spec) and locate any problem."""
-    from .engine.inputs import check_inputs  # the edge that maps fields to kernel objects
-
     try:
         check_inputs(sc)
     except ScenarioError as exc:
-        message = str(exc)
-        field = re.match(r"^([\w.]+)", message)
-        line = _find_line(text, tuple(field.group(1).split("."))) if field else None
+        line = _find_line(text, tuple(exc.field.split("."))) if exc.field else None
         where = f"{source}:{line}" if line else source
-        raise ScenarioError(f"{where}: {message}") from None
+        raise ScenarioError(f"{where}: {exc}", field=exc.field) from None
 
 
 def _resolve_paths(sc: Scenario, base: Path, text: str, source: str) -> Scenario:

@@ -9,8 +9,7 @@ import pytest
 from scipy import stats
 
 from simulator.constants import WGS84_A
-from simulator.engine.inputs import (
-    UserSet,
+from simulator.inputs import (
     build_catalog,
     build_users,
     radio_params,
@@ -18,6 +17,7 @@ from simulator.engine.inputs import (
     service_centre_ecef,
 )
 from simulator.errors import ScenarioError
+from simulator.orbits.ground import UserSet
 from simulator.orbits import PRESETS, ecef_to_geodetic, enu_basis, geodetic_to_ecef, walker_elements, write_tle
 from simulator.radio import paper000_params
 from simulator.scenario import parse_scenario
@@ -341,3 +341,38 @@ def test_radio_params_rejection_names_the_field(change, expected):
 def test_radio_params_accepts_low_frequency_with_zenith_attenuation():
     ok = radio_params(scenario(radio="[radio]\nfrequency_ghz = 1.6\nzenith_attenuation_db = 0.03"))
     assert ok.zenith_db == 0.03 and ok.band == "S"
+
+
+def test_scenario_errors_carry_their_field(tmp_path):
+    """A kernel-level problem is located by the field the error carries, not by parsing its message."""
+    bad = tmp_path / "users.csv"
+    bad.write_text("name,lat_deg,lon_deg\na,95,0\n")
+    text = f"""
+name = "x"
+[time]
+duration_s = 10
+[constellation]
+preset = "iridium"
+[users]
+csv = "{bad}"
+"""
+    scenario = parse_scenario(text)
+    with pytest.raises(ScenarioError) as err:
+        build_users(scenario)
+    assert err.value.field == "users.csv" and "lat_deg = 95.0" in str(err.value)
+    with pytest.raises(ScenarioError) as err:
+        parse_scenario(text + "[radio]\nfrequency_ghz = 1.6\n")
+    assert err.value.field == "radio.frequency_ghz" and str(err.value).startswith("<string>:")
+
+
+def test_the_scenario_loader_and_the_experiments_import_nothing_from_the_engine():
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "simulator"
+    for path in [root / "scenario.py", root / "inputs.py", *sorted((root / "experiments").glob("*.py"))]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and "engine" in node.module.split("."):
+                allowed = path.parent.name == "experiments" and node.module.endswith("manifest") \
+                    or path.name == "ucdmimo.py" and node.module.endswith("run")
+                assert allowed, f"{path.name} imports {node.module}"

@@ -14,7 +14,7 @@ from simulator.engine.run import run_scenario
 from simulator.engine.settings import ReplayTuning
 from simulator.engine.schemas import schema
 from simulator.errors import InputError
-from simulator.engine.inputs import build_catalog, build_users
+from simulator.inputs import build_catalog, build_users
 from simulator.orbits.passes import find_passes
 from simulator.scenario import parse_scenario
 from simulator.timebase import to_utc_ns

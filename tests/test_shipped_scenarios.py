@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from pydantic import BaseModel
 
-from simulator.engine.inputs import build_catalog, build_users, radio_params, scenario_start_utc, service_centre_ecef
+from simulator.inputs import build_catalog, build_users, radio_params, scenario_start_utc, service_centre_ecef
 from simulator.orbits import geodetic_to_ecef
 from simulator.radio import paper000_params
 from simulator.scenario import RSAP_POLICIES, SCHEMES, Scenario, load_scenario, parse_scenario

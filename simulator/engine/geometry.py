@@ -21,13 +21,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..constants import NS_PER_S, SGP4_MU, WGS84_A
+from ..constants import NS_PER_S
+from ..orbits.bounds import max_pass_duration_s, semi_major_axis_m  # noqa: F401  (moved; kept importable)
 from ..orbits.catalog import Catalog
 from ..orbits.passes import find_passes
 from ..orbits.propagate import propagate_ecef
 from ..timebase import ns_since_epoch_to_jd
 
-__all__ = ["ChunkGeometry", "VisibilityEvents", "chunk_geometry", "max_pass_duration_s", "semi_major_axis_m", "to_local"]
+__all__ = ["ChunkGeometry", "VisibilityEvents", "chunk_geometry", "to_local"]
 
 #: Event kinds, in the order they are applied at one instant: a set is handled before a rise.
 SET, RISE = 0, 1
@@ -44,26 +45,6 @@ def to_local(global_idx: np.ndarray, sats: np.ndarray) -> np.ndarray:
         return np.full(g.shape, -1, np.int64)
     pos = np.minimum(np.searchsorted(sats, g), len(sats) - 1)  # (np.clip costs 5x more on small arrays)
     return np.where((g >= 0) & (sats[pos] == g), pos, -1).astype(np.int64, copy=False)
-
-
-def semi_major_axis_m(catalog: Catalog) -> np.ndarray:
-    """Two-body semi-major axis (S,) of each element set from its mean motion, m (a = (μ/n²)^(1/3))."""
-    n_rad_s = np.array([s.no_kozai for s in catalog.satrecs]) / 60.0  # rad/min -> rad/s
-    return (SGP4_MU / n_rad_s**2) ** (1.0 / 3.0)
-
-
-def max_pass_duration_s(catalog: Catalog, min_elevation_deg: float) -> float:
-    """Upper bound of a pass above the mask for the highest satellite of ``catalog``, s.
-
-    Overhead pass of a circular orbit at the largest apogee radius, on a non-rotating sphere of the
-    WGS84 equatorial radius, lengthened by 50 % to cover Earth rotation (a few %) and ellipticity.
-    """
-    ecc = np.array([s.ecco for s in catalog.satrecs])
-    r = float(np.max(semi_major_axis_m(catalog) * (1.0 + ecc)))
-    eps = np.radians(min_elevation_deg)
-    psi = np.arccos(WGS84_A * np.cos(eps) / r) - eps  # Earth-central half-angle of the visible cap
-    period = 2.0 * np.pi * np.sqrt(r**3 / SGP4_MU)
-    return 1.5 * period * (2.0 * psi) / (2.0 * np.pi)
 
 
 @dataclass(frozen=True)

@@ -31,13 +31,14 @@ import numpy as np
 import simpy
 
 from ..cooperation.schemes import DecideContext
+from ..orbits.bounds import max_pass_duration_s
 from ..orbits.catalog import Catalog
 from ..orbits.propagate import builtin_timescale
 from ..radio.csi import LinkDraws, draw_link_variates
 from ..radio.params import RadioParams
 from .blockrates import BlockRates, rate_backend
 from .central import CentralNode
-from .geometry import RISE, SET, chunk_geometry, max_pass_duration_s
+from .geometry import RISE, SET, chunk_geometry
 from .instant import InstantView
 from .lanes import Lane
 from .memory import release_free_memory

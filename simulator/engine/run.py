@@ -23,10 +23,10 @@ from ..constants import NS_PER_S, WGS84_A
 from ..cooperation.schemes import DecideContext
 from ..cooperation.spotbeam import beam_weights, hex_beam_grid, max_off_nadir_rad
 from ..errors import InputError, ScenarioError
+from ..orbits.bounds import semi_major_axis_m
 from ..scenario import Scenario
 from ..timebase import to_utc_ns
-from .geometry import semi_major_axis_m
-from .inputs import (
+from ..inputs import (
     build_catalog,
     build_users,
     radio_params,

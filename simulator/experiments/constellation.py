@@ -33,7 +33,7 @@ from sgp4.api import SatrecArray
 
 from ..constants import NS_PER_S, SECONDS_PER_DAY
 from ..cooperation.rsap import service_time_from_elevation
-from ..engine.geometry import max_pass_duration_s
+from ..orbits.bounds import max_pass_duration_s
 from ..errors import InputError
 from ..orbits.catalog import Catalog
 from ..orbits.geodesy import geodetic_to_ecef, look_angles
@@ -189,7 +189,7 @@ def remaining_service_s(snap: ConstellationSnapshot, min_elevation_deg: float = 
     downward mask crossing of each (satellite, user) elevation is interpolated
     (:func:`~simulator.cooperation.rsap.service_time_from_elevation`); 0 where the satellite is below
     the user's mask now. The default horizon is the longest possible pass
-    (:func:`~simulator.engine.geometry.max_pass_duration_s`), so every pass in progress ends inside it.
+    (:func:`~simulator.orbits.bounds.max_pass_duration_s`), so every pass in progress ends inside it.
     """
     if not step_s > 0:
         raise InputError(f"step_s={step_s!r} s must be > 0")
