@@ -286,3 +286,19 @@ def test_one_cluster_snapshot_per_lane_and_instant(tmp_path):
     assert (events["kind"] == "set").any()
     c = read_table(run_dir, "clusters")
     assert not c.duplicated(["scheme", "rsap_policy", "time", "user_id", "sat_id"]).any()
+
+
+def test_run_chunk_reports_simulated_time_at_every_csi_refresh(scenario, tmp_path):
+    """``run_chunk(t0, on_progress=)``: simulated ns at every CSI refresh of the chunk, then its end."""
+    from simulator.engine.recorder import open_run
+    from simulator.engine.run import build_replay
+
+    recorder, _ = open_run(tmp_path / "progress", scenario)
+    replay, _ = build_replay(scenario, recorder)
+    seen = []
+    try:
+        replay.run_chunk(0, on_progress=seen.append)
+    finally:
+        replay.close()
+    period, chunk = replay.s.csi_period_ns, replay.s.chunk_ns
+    assert seen == list(range(0, chunk, period)) + [chunk]
