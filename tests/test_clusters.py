@@ -5,7 +5,6 @@ from __future__ import annotations
 import doctest
 
 import numpy as np
-import pytest
 
 from simulator.cooperation import clusters as clusters_module
 from simulator.cooperation.clusters import diff_masks, serving_mask
@@ -30,13 +29,6 @@ def apply_records(mask, rsap, records):
             assert rsap[user] == f
             rsap[user] = t
     return mask, rsap
-
-
-def random_geometry(rng, n_sat, n_user):
-    el = rng.uniform(-0.6, 1.4, (n_sat, n_user))
-    gain = rng.exponential(size=(n_sat, n_user)) * (el > 0)
-    service = rng.uniform(0.0, 600.0, (n_sat, n_user))
-    return el, gain, service
 
 
 def test_single_serving_and_beam_records():
