@@ -136,8 +136,11 @@ class Replay(RecordsMixin):
         self._decide_pool.shutdown(wait=True, cancel_futures=True)
 
     # ----------------------------------------------------------------- chunk driver
-    def run_chunk(self, t0: int) -> None:
-        """Replay [t0, min(t0 + chunk, duration)) and append its rows to the recorder."""
+    def run_chunk(self, t0: int, *, on_progress: Callable[[int], None] | None = None) -> None:
+        """Replay [t0, min(t0 + chunk, duration)) and append its rows to the recorder.
+
+        ``on_progress(t_ns)`` (simulated ns since the epoch) is called at every statistical-CSI refresh.
+        """
         t1 = min(t0 + self.s.chunk_ns, self.s.duration_ns)
         self._memo = {}
         self._gain_held = None
@@ -154,7 +157,7 @@ class Replay(RecordsMixin):
             self._update_visible(0)
             self._recluster(0, "initial")
         env.process(self._visibility(env))
-        env.process(self._csi_refresh(env, t0, t1))
+        env.process(self._csi_refresh(env, t0, t1, on_progress))
         env.process(self._central_node(env, t1))
         env.run(until=t1)
         for lane in self.lanes:
@@ -188,13 +191,15 @@ class Replay(RecordsMixin):
             self.events_processed += j - i
             i = j
 
-    def _csi_refresh(self, env: simpy.Environment, t0: int, t1: int):
+    def _csi_refresh(self, env: simpy.Environment, t0: int, t1: int, on_progress=None):
         period = self.s.csi_period_ns
         t = -(-t0 // period) * period
         while t < t1:
             yield env.timeout(t - env.now)
             self._rsap_tick(t)
             self.events_processed += 1
+            if on_progress is not None:
+                on_progress(t)
             t += period
 
     def _central_node(self, env: simpy.Environment, t1: int):
