@@ -20,6 +20,7 @@ from simulator.analysis import (cluster_size_distribution, cluster_size_summary,
                                 se_over_time, se_summary, serving_timeline)
 from simulator.analysis.compare import compare_tables, count_differences, scenario_differences
 from simulator.analysis.plots import scheme_colour
+from simulator.analysis.headline import headline, headline_table
 from simulator.analysis.report import Document, Section, Table, default_timeline_choice, partial_banner, render_html
 from simulator.cli import main
 from simulator.engine.recorder import read_table
@@ -30,7 +31,7 @@ RUN_SCHEMES = ["cf-mntn-szf", "uc-dmimo", "nct"]
 POLICIES = replay_test.POLICIES
 # The tiny scenario of test_replay.py (240 s, 4 users, 4 chunks of 60 s) with three schemes.
 TEXT = replay_test.TEXT.replace(repr(replay_test.SCHEMES), repr(RUN_SCHEMES)).replace('name = "tiny"', 'name = "tiny-report"')
-SECTIONS = {"scenario", "handovers", "coverage", "spectral-efficiency", "clusters", "serving-timeline", "optimiser"}
+SECTIONS = {"headline", "scenario", "handovers", "coverage", "spectral-efficiency", "clusters", "serving-timeline", "optimiser"}
 FIGURES = {"handover-rate", "coverage-cdf", "se-cdf", "se-over-time", "cluster-size", "serving-timeline",
            "optimiser-cdf"}
 COMPARE_FIGURES = {"handover-rate", "coverage-cdf", "se-cdf", "cluster-size", "optimiser-cdf"}
@@ -130,7 +131,7 @@ def test_csv_files_hold_the_metric_tables(report, run_dir):
         "se_summary": se_summary(run), "se_over_time": se_over_time(run),
         "cluster_size_summary": cluster_size_summary(run), "cluster_size_distribution": cluster_size_distribution(run),
         "optimiser_summary": optimiser_summary(run), "optimiser_distribution": optimiser_distribution(run),
-        "serving_timeline": timeline,
+        "serving_timeline": timeline, "headline": headline_table(run), "headline_lanes": headline(run),
     }
     assert {p.stem for p in folder.glob("*.csv")} == set(expected) | {"scenario"}
     for name, frame in expected.items():
