@@ -31,9 +31,9 @@ RUN_SCHEMES = ["cf-mntn-szf", "uc-dmimo", "nct"]
 POLICIES = replay_test.POLICIES
 # The tiny scenario of test_replay.py (240 s, 4 users, 4 chunks of 60 s) with three schemes.
 TEXT = replay_test.TEXT.replace(repr(replay_test.SCHEMES), repr(RUN_SCHEMES)).replace('name = "tiny"', 'name = "tiny-report"')
-SECTIONS = {"headline", "scenario", "handovers", "coverage", "spectral-efficiency", "clusters", "serving-timeline", "optimiser"}
+SECTIONS = {"headline", "geometry", "scenario", "handovers", "coverage", "spectral-efficiency", "clusters", "serving-timeline", "optimiser"}
 FIGURES = {"handover-rate", "coverage-cdf", "se-cdf", "se-over-time", "cluster-size", "serving-timeline",
-           "optimiser-cdf"}
+           "optimiser-cdf", "sky", "map"}
 COMPARE_FIGURES = {"handover-rate", "coverage-cdf", "se-cdf", "cluster-size", "optimiser-cdf"}
 
 
@@ -133,7 +133,8 @@ def test_csv_files_hold_the_metric_tables(report, run_dir):
         "optimiser_summary": optimiser_summary(run), "optimiser_distribution": optimiser_distribution(run),
         "serving_timeline": timeline, "headline": headline_table(run), "headline_lanes": headline(run),
     }
-    assert {p.stem for p in folder.glob("*.csv")} == set(expected) | {"scenario"}
+    csv_only = {"sky_tracks"}  # checked in test_geometry_views.py
+    assert {p.stem for p in folder.glob("*.csv")} == set(expected) | {"scenario"} | csv_only
     for name, frame in expected.items():
         got = pd.read_csv(folder / f"{name}.csv")
         assert list(got.columns) == list(frame.columns), name

@@ -15,6 +15,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ..engine.manifest import write_atomic
@@ -153,6 +154,60 @@ def satellite_label(run: RunData) -> str:
     return "NORAD catalogue number" if constellation.get("tle") else "satellite id (Walker)"
 
 
+#: s, windows of the geometry views from the run's start: the sky plot, and the map (shorter: tracks are long).
+SKY_WINDOW_S, MAP_WINDOW_S, GEOMETRY_STEP_S = 1800.0, 600.0, 10.0
+
+
+def _geometry_section(run: RunData, user_id: int, scheme: str) -> Section:
+    """Sky plot of ``user_id`` (one panel per scheme) and map of the users and the tracks of the
+    satellites serving ``user_id`` under ``scheme`` (first RSAP policy of the run)."""
+    from . import geometry_views as gv
+
+    policy = str(run.lanes.loc[run.lanes["scheme"] == scheme, "rsap_policy"].iloc[0])
+    intro = (f"Where the satellites are. Sky plot: every satellite above the {{mask:g}}° mask over user {user_id} "
+             f"during the first {{sky:g}} min (grey), thick where it serves the user under each scheme "
+             f"({policy}), red while it is the RSAP. Map: the users (black, user {user_id} starred) and the "
+             f"sub-satellite tracks of the satellites serving user {user_id} under {scheme} during the first "
+             "{map:g} min, while they are above the mask over the user, thick while they serve; equirectangular, true lengths along the users' mean latitude.")
+    try:
+        geo = gv.run_geometry(run)
+    except InputError as exc:
+        return Section("geometry", "Geometry: sky plot and map", f"Not drawn: {exc}")
+    epoch = run.window_start
+    sky_s, map_s = min(SKY_WINDOW_S, run.duration_s), min(MAP_WINDOW_S, run.duration_s)
+    t_sky = np.arange(0.0, sky_s + 1e-9, GEOMETRY_STEP_S)
+    ground = geo.user_positions_m(t_sky)[:, user_id, :]
+    sky = gv.sky_tracks(geo.catalog, ground, geo.epoch_utc_ns, t_sky, geo.min_elevation_deg)
+    panels = []
+    for name in dict.fromkeys(run.lanes["scheme"]):
+        timeline = serving_timeline(run, user_id=user_id, scheme=name, rsap_policy=policy)
+        serving, rsap = gv.serving_mask(sky, timeline, epoch)
+        panels.append((name, serving, rsap, plots.scheme_colour(name)))
+    sky_fig = gv.plot_sky(sky, panels, title=f"user {user_id}: sky over the first {sky_s / 60:g} min, {policy}",
+                          min_elevation_deg=geo.min_elevation_deg, step_s=GEOMETRY_STEP_S)
+    t_map = np.arange(0.0, map_s + 1e-9, GEOMETRY_STEP_S)
+    timeline = serving_timeline(run, user_id=user_id, scheme=scheme, rsap_policy=policy)
+    timeline = timeline[timeline["start"] < epoch + pd.Timedelta(seconds=map_s)]
+    ids = np.isin(geo.catalog.sat_ids, timeline["sat_id"].to_numpy(np.int64))
+    tracks = gv.ground_tracks(geo.catalog.subset(ids), geo.epoch_utc_ns, t_map)
+    tracks = tracks.merge(sky[["t_s", "sat_id"]], on=["t_s", "sat_id"])  # while above the mask over the user
+    serving, rsap = gv.serving_mask(tracks, timeline, epoch)
+    users = pd.DataFrame({"user_id": np.arange(len(geo.user_lat_deg)), "lat_deg": geo.user_lat_deg,
+                          "lon_deg": geo.user_lon_deg})
+    map_fig = gv.plot_map(tracks, users, title=f"users and the satellites serving user {user_id} under {scheme} "
+                          f"({policy}), first {map_s / 60:g} min", serving=serving, rsap=rsap,
+                          colour=plots.scheme_colour(scheme), step_s=GEOMETRY_STEP_S, highlight_user=user_id)
+    sky_table = sky.assign(time=epoch + pd.to_timedelta(sky["t_s"], unit="s")).drop(columns="t_s")
+    return Section("geometry", "Geometry: sky plot and map",
+                   intro.format(mask=geo.min_elevation_deg, sky=sky_s / 60, map=map_s / 60),
+                   tables=[Table("sky_tracks", "Sky tracks", sky_table[["time", "sat_id", "azimuth_deg",
+                                                                         "elevation_deg"]], shown=False)],
+                   figures=[FigureItem("sky", f"Sky plot of user {user_id}", plots.figure_png(sky_fig),
+                                       "Azimuth clockwise from north, zenith at the centre, the mask dashed."),
+                            FigureItem("map", "Users and sub-satellite tracks", plots.figure_png(map_fig),
+                                       "Arrow heads: direction of flight at the end of the window.")])
+
+
 def check_window(ping_pong_window_s: float) -> None:
     """Raise InputError unless the ping-pong window is a finite number of seconds > 0."""
     if not (ping_pong_window_s > 0 and math.isfinite(ping_pong_window_s)):
@@ -247,6 +302,7 @@ def build_report(run: RunData, *, user_id: int | None = None, scheme: str | None
                                     plots.figure_png(plots.plot_serving_timeline(
                                         timeline, title=f"user {user_id}, scheme {scheme}",
                                         sat_label=satellite_label(run))))]),
+        _geometry_section(run, user_id, scheme),
         Section("optimiser", "Central-node optimiser",
                 "Iterations and wall-clock solve time per decision (000 Fig 10); solve time depends on the machine.",
                 tables=[Table("optimiser_summary", "Optimiser summary", optimiser_summary(run)),
