@@ -195,8 +195,9 @@ def test_compare_with_itself_has_no_difference(run_dir, tmp_path, capsys):
     assert "0 scenario fields differ; rows with differences: 0 (none)" in capsys.readouterr().out
     page = _Page(out.read_text(encoding="utf-8"))
     assert "banner" not in page.ids and "scenario-differences" not in page.ids and "runs" in page.ids
+    assert "size-warning" not in page.ids
     folder = tmp_path / "self_tables"
-    names = {"handover_rate", "ping_pong", "coverage_summary", "se_summary", "cluster_size_summary",
+    names = {"headline", "handover_rate", "ping_pong", "coverage_summary", "se_summary", "cluster_size_summary",
              "optimiser_summary"}
     assert {p.stem for p in folder.glob("*.csv")} == names | {"scenario"}
     for name in names:
@@ -213,14 +214,19 @@ def test_compare_with_itself_has_no_difference(run_dir, tmp_path, capsys):
 def test_compare_of_two_runs_lists_their_differences(run_dir, partial_dir, tmp_path, capsys):
     out = tmp_path / "cmp.html"
     assert main(["compare", str(run_dir), str(partial_dir), "-o", str(out)]) == 0
-    assert "1 scenario fields differ" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "1 scenario fields differ" in printed
+    assert "Warning: durations differ (A 240 s, B 120 s)" in printed
     page = _Page(out.read_text(encoding="utf-8"))
+    assert page.text["size-warning"].startswith("Warning: durations differ")
     assert "seed" in page.text["scenario-differences"]
     assert "Run B: This run is interrupted" in page.text["banner"]
     assert {f"fig-{f}" for f in COMPARE_FIGURES} == set(page.images)
     for src in page.images.values():
         assert float(_png(src)[..., :3].var()) > 0.0
     rates = pd.read_csv(tmp_path / "cmp_tables" / "handover_rate.csv")
+    assert list(rates.columns[:8]) == ["scheme", "rsap_policy", "kind", "present", "per_user_hour_a",
+                                       "per_user_hour_b", "per_user_hour_diff", "per_user_hour_rel"]
     a, b = handover_rate(load_run(run_dir)), handover_rate(load_run(partial_dir))
     merged = a.merge(b, on=["scheme", "rsap_policy", "kind"], suffixes=("_a", "_b"))
     assert len(rates) == len(merged)

@@ -24,9 +24,10 @@ from markupsafe import Markup, escape
 __all__ = ["TEMPLATE", "render", "cell_text", "column_parts"]
 
 #: px of table width the page holds (max-width 1180 px minus padding).
-PAGE_WIDTH_PX = 1100
-_CHAR_PX = 7.3  # px per character at the tables' 12.5 px font
-_CELL_PAD_PX = 16
+PAGE_WIDTH_PX = 1060
+_CHAR_PX = 7.6  # px per character at the tables' 12.5 px font (digits and lower case, with margin)
+_CELL_PAD_PX = 18
+_TEXT_WRAP_CHARS = 40  # text cells wrap beyond this width (CSS max-width below)
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0 auto;max-width:1180px;padding:1em 2em;
@@ -39,6 +40,7 @@ nav ul{columns:3;list-style:none;padding-left:0}
 table{border-collapse:collapse;font-size:12.5px;margin:.3em 0 .6em}
 th,td{border:1px solid #ddd;padding:2px 7px;text-align:right;white-space:nowrap}
 th{background:#f3f3f3;white-space:normal;vertical-align:bottom}td.text,th.text{text-align:left}
+td.long{white-space:normal;min-width:18em;max-width:26em}
 th.group{text-align:center;background:#e8eef5}
 tr:nth-child(even) td{background:#fafafa}
 table.headline{font-size:13.5px}table.headline td{padding:3px 9px}
@@ -112,29 +114,42 @@ def _breakable(name: str) -> Markup:
     return Markup("_<wbr>").join(escape(p) for p in name.split("_"))
 
 
-def _width_px(header: str, cells: list[str]) -> float:
+def _width_px(header: str, cells: list[str], text: bool) -> float:
     longest_word = max((len(w) for w in header.replace("_", " ").split()), default=0)
-    return max([longest_word, *(len(c) for c in cells)]) * _CHAR_PX + _CELL_PAD_PX
+    widest = max([longest_word, *(len(c) for c in cells)])
+    return (min(widest, _TEXT_WRAP_CHARS) if text else widest) * _CHAR_PX + _CELL_PAD_PX
 
 
 def column_parts(widths: list[float], n_keys: int, budget_px: float = PAGE_WIDTH_PX) -> list[list[int]]:
     """Column indices of each stacked part of a wrapped table: the first ``n_keys`` (label) columns
-    in every part, then value columns while the part fits ``budget_px``.
+    in every part, then the value columns in as few parts as fit ``budget_px``, of balanced widths.
 
     >>> column_parts([100, 400, 400, 400], 1, 1000)
     [[0, 1, 2], [0, 3]]
+    >>> column_parts([100, 200, 200, 200, 200, 200], 1, 1000)
+    [[0, 1, 2, 3], [0, 4, 5]]
     """
     key_px = sum(widths[:n_keys])
-    parts: list[list[int]] = []
-    current: list[int] = []
-    used = key_px
-    for i in range(n_keys, len(widths)):
-        if current and used + widths[i] > budget_px:
-            parts.append(current)
-            current, used = [], key_px
-        current.append(i)
-        used += widths[i]
-    parts.append(current)
+    values = list(range(n_keys, len(widths)))
+
+    def split(cap_px: float) -> list[list[int]]:
+        parts: list[list[int]] = [[]]
+        used = key_px
+        for i in values:
+            if parts[-1] and used + widths[i] > cap_px:
+                parts.append([])
+                used = key_px
+            parts[-1].append(i)
+            used += widths[i]
+        return parts
+
+    parts = split(budget_px)
+    if len(parts) > 1:  # same number of parts, value columns spread evenly
+        even = key_px + sum(widths[i] for i in values) / len(parts)
+        for cap in np.linspace(even, budget_px, 12):
+            if len(trial := split(cap)) == len(parts):
+                parts = trial
+                break
     return [list(range(n_keys)) + p for p in parts]
 
 
@@ -143,6 +158,12 @@ class _Part:
     groups: list[tuple[str, int, str]]
     head: list[tuple[Markup, str]]
     rows: list[list[tuple[str, str]]]
+
+
+def _cell_css(cell: tuple[str, bool], column: str) -> str:
+    text, is_text = cell
+    css = "text long" if is_text and len(text) > _TEXT_WRAP_CHARS else "text" if is_text else "num"
+    return css + (" ratio" if column.endswith(" | ratio") else "")
 
 
 def _prepare_table(table, csv_folder: str) -> dict:
@@ -155,7 +176,7 @@ def _prepare_table(table, csv_folder: str) -> dict:
     while n_keys < len(columns) and is_text[n_keys] and " | " not in columns[n_keys]:
         n_keys += 1
     n_keys = min(n_keys, max(len(columns) - 1, 0))
-    widths = [_width_px(c.split(" | ")[-1], [t[j][0] for t in texts]) for j, c in enumerate(columns)]
+    widths = [_width_px(c.split(" | ")[-1], [t[j][0] for t in texts], is_text[j]) for j, c in enumerate(columns)]
     parts = []
     for cols in column_parts(widths, n_keys) if columns else [[]]:
         grouped = any(" | " in columns[j] for j in cols)
@@ -167,8 +188,7 @@ def _prepare_table(table, csv_folder: str) -> dict:
             else:
                 groups.append((label, 1, "group" if label else ""))
         head = [(_breakable(columns[j].split(" | ")[-1]), "text" if is_text[j] else "num") for j in cols]
-        rows = [[(t[j][0], ("text" if t[j][1] else "num") + (" ratio" if columns[j].endswith(" | ratio") else ""))
-                 for j in cols] for t in texts]
+        rows = [[(t[j][0], _cell_css(t[j], columns[j])) for j in cols] for t in texts]
         parts.append(_Part(groups if grouped else [], head, rows))
     css = "headline" if table.name == "headline" else ""
     return {"name": table.name, "title": table.title, "caption": table.caption, "parts": parts, "css": css,
