@@ -79,3 +79,13 @@ def test_fresh_walker_file_has_no_warning_at_its_epoch(tmp_path, capsys):
     assert "from the start" not in out and "SGP4 fails at the start" not in out
     assert "86.40°" in out and "spread 0.00 days" in out
     assert main(["tle", "check", str(path), "--max-age-days", "0"]) == 2
+
+
+def test_walker_writes_to_stdout_with_the_summary_on_stderr(tmp_path, capsys):
+    assert main(["tle", "walker", "iridium", "-o", str(tmp_path / "f.tle")]) == 0
+    capsys.readouterr()
+    assert main(["tle", "walker", "iridium", "-o", "-"]) == 0
+    out, err = capsys.readouterr()
+    assert out == (tmp_path / "f.tle").read_text() and err.startswith("wrote 66 satellites")
+    assert main(["tle", "walker", "iridium"]) == 0
+    assert capsys.readouterr().out == out

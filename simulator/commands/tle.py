@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import sys
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
 
 from ..errors import InputError
 from ..orbits.elements import as_utc
-from ..orbits.tle import detect_format, load_catalog, read_text, write_tle
+from ..orbits.tle import detect_format, format_tle_text, load_catalog, read_text, write_tle
 from ..orbits.walker import DEFAULT_EPOCH, DEFAULT_FIRST_SAT_ID, PRESETS, WalkerSpec, preset, walker_elements
 
 _CUSTOM = ("planes", "per_plane", "altitude_km", "inclination_deg", "phasing")
@@ -56,11 +57,14 @@ def _walker(args: argparse.Namespace) -> int:
     spec = _spec(args)
     epoch = DEFAULT_EPOCH if args.epoch is None else _parse_epoch(args.epoch)
     rows = walker_elements(spec, epoch)
+    what = (f"{len(rows)} satellites ({spec.notation()}, ids {rows[0].sat_id}-{rows[-1].sat_id},"
+            f" epoch {epoch.isoformat().replace('+00:00', 'Z')})")
+    if args.output in (None, "-"):  # the element sets on stdout (pipe them on), the summary on stderr
+        sys.stdout.write(format_tle_text(rows))
+        print(f"wrote {what} to stdout", file=sys.stderr)
+        return 0
     path = write_tle(args.output, rows)
-    print(
-        f"wrote {len(rows)} satellites ({spec.notation()}, ids {rows[0].sat_id}-{rows[-1].sat_id},"
-        f" epoch {epoch.isoformat().replace('+00:00', 'Z')}) to {path}"
-    )
+    print(f"wrote {what} to {path}")
     return 0
 
 
@@ -134,7 +138,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "or give --planes, --per-plane, --altitude-km, --inclination-deg and --phasing.",
     )
     walker.add_argument("preset", nargs="?", metavar="PRESET", help=f"one of: {', '.join(PRESETS)}")
-    walker.add_argument("-o", "--output", required=True, metavar="FILE", help="TLE file to write (replaced atomically)")
+    walker.add_argument("-o", "--output", metavar="FILE",
+                        help="TLE file to write (replaced atomically); '-' or none: standard output")
     walker.add_argument("--planes", type=int, help="number of orbit planes p")
     walker.add_argument("--per-plane", type=int, help="satellites per plane S = t/p")
     walker.add_argument("--altitude-km", type=float, help="mean altitude above the WGS-72 equatorial radius, km")
