@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 
 from ..errors import InputError, LeosimError
@@ -169,6 +170,14 @@ def _segments(frame: pd.DataFrame, x: str, y: str, keep: np.ndarray | None, gap_
                 yield one[x].to_numpy(float)[piece], one[y].to_numpy(float)[piece]
 
 
+def _draw(ax, frame: pd.DataFrame, x: str, y: str, keep: np.ndarray | None, gap_s: float, colour: str,
+          width: float) -> None:
+    """Every piece of the tracks as one LineCollection (thousands of pieces draw in one call)."""
+    pieces = [np.column_stack([a, b]) for a, b in _segments(frame, x, y, keep, gap_s) if len(a) > 1]
+    if pieces:
+        ax.add_collection(LineCollection(pieces, colors=colour, linewidths=width, capstyle="butt"))
+
+
 def _sky_axes(ax, min_elevation_deg: float) -> None:
     ax.set_theta_zero_location("N")
     ax.set_theta_direction(-1)
@@ -206,11 +215,9 @@ def plot_sky(tracks: pd.DataFrame, panels: list[tuple[str, np.ndarray, np.ndarra
     for ax, (name, serving, rsap, colour) in zip(axes.flat, panels):
         _sky_axes(ax, min_elevation_deg)
         frame = tracks.assign(theta=az, r=90.0 - tracks["elevation_deg"].to_numpy(float))
-        for x, y in _segments(frame, "theta", "r", None, 1.5 * step_s):
-            ax.plot(x, y, color=track_colour, linewidth=0.6)
+        _draw(ax, frame, "theta", "r", None, 1.5 * step_s, track_colour, 0.6)
         for mask, c, w in ((serving & ~rsap, colour, 2.2), (rsap, _RSAP_COLOUR, 2.6)):
-            for x, y in _segments(frame, "theta", "r", mask, 1.5 * step_s):
-                ax.plot(x, y, color=c, linewidth=w, solid_capstyle="butt")
+            _draw(ax, frame, "theta", "r", mask, 1.5 * step_s, c, w)
         ax.set_title(name, fontsize=9, pad=10)
     for ax in axes.flat[len(panels):]:
         ax.set_visible(False)
@@ -241,12 +248,13 @@ def plot_map(tracks: pd.DataFrame, users: pd.DataFrame, *, title: str, serving: 
     lon0 = float(np.mean(users["lon_deg"]))
     # longitudes unwrapped around the users so tracks crossing ±180° stay continuous
     frame = tracks.assign(lon_deg=(tracks["lon_deg"] - lon0 + 180.0) % 360.0 - 180.0 + lon0)
-    for x, y in _segments(frame, "lon_deg", "lat_deg", None, 1.5 * step_s):
-        ax.plot(x, y, color=track_colour, linewidth=0.7)
+    _draw(ax, frame, "lon_deg", "lat_deg", None, 1.5 * step_s, track_colour, 0.7)
     if serving is not None:
         for mask, c, w in ((serving & ~rsap, colour, 2.0), (rsap, _RSAP_COLOUR, 2.4)):
-            for x, y in _segments(frame, "lon_deg", "lat_deg", mask, 1.5 * step_s):
-                ax.plot(x, y, color=c, linewidth=w, solid_capstyle="butt")
+            _draw(ax, frame, "lon_deg", "lat_deg", mask, 1.5 * step_s, c, w)
+    if len(frame):
+        ax.update_datalim(frame[["lon_deg", "lat_deg"]].to_numpy(float))
+        ax.autoscale_view()
     # arrow heads: direction of flight at the end of each track
     for _, one in frame.groupby("sat_id", sort=False) if arrows else ():
         if len(one) >= 2:

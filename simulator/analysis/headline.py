@@ -12,7 +12,7 @@
 - ``outage_share`` — fraction of user-steps with no serving satellite (``n_serving == 0``).
 
 :func:`headline_table` pivots it for the report: one row per scheme, and for each metric one column
-per policy plus ``ratio`` = max-service-time / best-channel. ``docs/analysis.md`` and the recipes in
+per policy plus ``ratio`` = max-service-time / best-channel. ``docs/commands/report.md`` and the recipes in
 ``docs/outputs.md`` compute the same numbers from the Parquet tables.
 """
 

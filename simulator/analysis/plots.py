@@ -47,7 +47,8 @@ __all__ = [
 # Twelve colours, one per scheme in the registry order of ``scenario.SCHEMES``; with the line style of
 # the scheme's family (three schemes each: CF-mNTN, single-satellite, Fig-5 baselines, UC-DMIMO) and
 # a marker per scheme, every pair of the twelve differs in at least two of colour, dashes and marker.
-_PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b",
+# No scheme is red: red marks the RSAP in the timeline, sky plot and map.
+_PALETTE = ("#1f77b4", "#01665e", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b",
             "#e377c2", "#4d4d4d", "#17becf", "#000000", "#bcbd22", "#0b3d91")
 _FAMILY_DASHES = ("-", (0, (6, 2)), (0, (6, 2, 1.5, 2)), (0, (1.5, 1.5)))
 _MARKERS = ("o", "s", "^", "v", "D", "P", "X", "*", "<", ">", "h", "p")

@@ -175,6 +175,7 @@ def _geometry_section(run: RunData, user_id: int, scheme: str) -> Section:
         return Section("geometry", "Geometry: sky plot and map", f"Not drawn: {exc}")
     epoch = run.window_start
     sky_s, map_s = min(SKY_WINDOW_S, run.duration_s), min(MAP_WINDOW_S, run.duration_s)
+    run = _first(run, sky_s)
     t_sky = np.arange(0.0, sky_s + 1e-9, GEOMETRY_STEP_S)
     ground = geo.user_positions_m(t_sky)[:, user_id, :]
     sky = gv.sky_tracks(geo.catalog, ground, geo.epoch_utc_ns, t_sky, geo.min_elevation_deg)
@@ -206,6 +207,18 @@ def _geometry_section(run: RunData, user_id: int, scheme: str) -> Section:
                                        "Azimuth clockwise from north, zenith at the centre, the mask dashed."),
                             FigureItem("map", "Users and sub-satellite tracks", plots.figure_png(map_fig),
                                        "Arrow heads: direction of flight at the end of the window.")])
+
+
+def _first(run: RunData, seconds: float) -> RunData:
+    """``run`` cut to its first ``seconds`` (the tables the serving timeline reads, and the window)."""
+    end = run.window_start + pd.Timedelta(seconds=seconds)
+    if end >= run.window_end:
+        return run
+    frames = {t: getattr(run, t) for t in ("rates", "handovers", "clusters")}
+    frames = {t: f[f["time"] <= end] for t, f in frames.items()}
+    return RunData(run_dir=run.run_dir, name=run.name, scenario=run.scenario, status=run.status,
+                   message=run.message, window_start=run.window_start, window_end=end, step_s=run.step_s,
+                   n_chunks=run.n_chunks, frames=frames)
 
 
 def check_window(ping_pong_window_s: float) -> None:
