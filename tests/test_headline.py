@@ -77,3 +77,13 @@ def test_grouped_columns_get_a_spanning_header():
     html = render_html(Document("t", "s", [Section("s", "S", tables=[Table("headline", "H", frame)])]), "x")
     assert '<th colspan="3" class="group">m</th>' in html
     assert 'class="num ratio">2</td>' in html
+
+
+@pytest.mark.parametrize("module", ["simulator.analysis.document_html", "simulator.analysis.headline",
+                                    "simulator.analysis.plots", "simulator.orbits.shells", "simulator.commands.run"])
+def test_doctests(module):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module))
+    assert result.failed == 0 and result.attempted > 0

@@ -35,7 +35,9 @@ def test_python_page_blocks_run_in_order(repo_cwd, capsys):
         exec(compile(code, f"docs/python.md block {i + 1}", "exec"), namespace)
     out = capsys.readouterr().out
     assert (repo_cwd / "runs" / "python-demo" / "report.html").is_file()
-    assert (repo_cwd / "runs" / "python-demo" / "se_cdf.png").is_file()
+    assert (repo_cwd / "runs" / "python-demo-se-cdf.png").is_file()
+    for i, code in enumerate(blocks):  # a second time: the page can be run again in the same folder
+        exec(compile(code, f"docs/python.md block {i + 1}", "exec"), namespace)
     assert "rejected:" in out and "no such directory" in out
 
 

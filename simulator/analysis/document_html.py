@@ -5,7 +5,7 @@ sections; every text is escaped by jinja2's autoescaping. Tables are prepared he
 
 - a column named ``"<group> | <name>"`` is shown under a spanning ``<group>`` header (the headline
   table's metric over its policies);
-- long column names may break after ``_``;
+- long column names may break after ``_`` and ``-``;
 - a table wider than the page is *wrapped*: its value columns are split into several stacked
   tables, each repeating the leading label columns, so nothing is cut at the right edge.
 """
@@ -80,7 +80,7 @@ TEMPLATE = """<!DOCTYPE html>
 <figure id="fig-{{ f.name }}"><img alt="{{ f.title }}" src="data:image/png;base64,{{ f.data }}">
 <figcaption>{{ f.title }}{% if f.caption %} — {{ f.caption }}{% endif %}</figcaption></figure>
 {% endfor %}
-{% if s.hidden %}<p class="files">Data behind the figures:
+{% if s.hidden %}<p class="files">More data (CSV):
 {% for name in s.hidden %}<a href="{{ csv_folder }}/{{ name }}.csv">{{ name }}.csv</a>{% if not loop.last %}, {% endif %}{% endfor %}</p>{% endif %}
 </section>
 {% endfor %}
@@ -110,12 +110,12 @@ def cell_text(value: object) -> tuple[str, bool]:
 
 
 def _breakable(name: str) -> Markup:
-    """A column name that may wrap after each ``_``."""
-    return Markup("_<wbr>").join(escape(p) for p in name.split("_"))
+    """A column name that may wrap after each ``_`` and ``-``."""
+    return Markup("_<wbr>").join(Markup("-<wbr>").join(escape(q) for q in p.split("-")) for p in name.split("_"))
 
 
 def _width_px(header: str, cells: list[str], text: bool) -> float:
-    longest_word = max((len(w) for w in header.replace("_", " ").split()), default=0)
+    longest_word = max((len(w) + 1 for w in header.replace("_", " ").replace("-", " ").split()), default=0)
     widest = max([longest_word, *(len(c) for c in cells)])
     return (min(widest, _TEXT_WRAP_CHARS) if text else widest) * _CHAR_PX + _CELL_PAD_PX
 
@@ -177,8 +177,19 @@ def _prepare_table(table, csv_folder: str) -> dict:
         n_keys += 1
     n_keys = min(n_keys, max(len(columns) - 1, 0))
     widths = [_width_px(c.split(" | ")[-1], [t[j][0] for t in texts], is_text[j]) for j, c in enumerate(columns)]
+    # a group of columns ("<group> | <name>") is never split between two parts
+    units = [list(range(n_keys))] if n_keys else []
+    for j in range(n_keys, len(columns)):
+        group = columns[j].split(" | ")[0] if " | " in columns[j] else None
+        if group is not None and len(units) > (1 if n_keys else 0) and units[-1][-1] >= n_keys \
+                and columns[units[-1][-1]].split(" | ")[0] == group:
+            units[-1].append(j)
+        else:
+            units.append([j])
+    unit_widths = [sum(widths[j] for j in u) for u in units]
+    layout = column_parts(unit_widths, 1 if n_keys else 0) if columns else [[]]
     parts = []
-    for cols in column_parts(widths, n_keys) if columns else [[]]:
+    for cols in ([j for u in part for j in units[u]] for part in layout) if columns else [[]]:
         grouped = any(" | " in columns[j] for j in cols)
         groups: list[tuple[str, int, str]] = []
         for j in cols:

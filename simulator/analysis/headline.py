@@ -80,7 +80,7 @@ def headline_table(run: RunData, lanes: pd.DataFrame | None = None) -> pd.DataFr
     >>> import pandas as pd
     >>> lanes = pd.DataFrame({"scheme": ["a", "a"], "rsap_policy": ["best-channel", "max-service-time"],
     ...     **{m: [2.0, 1.0] for m in HEADLINE_METRICS}})
-    >>> headline_table(None, lanes).iloc[0]["rsap_per_user_hour | ratio"]
+    >>> float(headline_table(None, lanes).iloc[0]["rsap_per_user_hour | ratio"])
     0.5
     """
     lanes = headline(run) if lanes is None else lanes

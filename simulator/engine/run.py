@@ -159,8 +159,11 @@ def run_scenario(scenario: Scenario, *, output_dir: str | Path | None = None, re
                 return run_dir
             t0 = index * settings.chunk_ns
             t1 = min(t0 + settings.chunk_ns, settings.duration_ns)
-            replay.run_chunk(t0, on_progress=None if progress is None else _in_chunk_progress(
-                progress, replay, index + 1, n_chunks, settings.duration_ns, start))
+            if progress is None:
+                replay.run_chunk(t0)
+            else:
+                replay.run_chunk(t0, on_progress=_in_chunk_progress(progress, replay, index + 1, n_chunks,
+                                                                    settings.duration_ns, start))
             state = pickle.dumps(replay.state(), protocol=pickle.HIGHEST_PROTOCOL)
             write_atomic(_checkpoint(run_dir, index), lambda p, b=state: p.write_bytes(b))
             recorder.close_chunk(index, epoch + t1, t_start_ns=epoch + t0)
