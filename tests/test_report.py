@@ -20,6 +20,7 @@ from simulator.analysis import (cluster_size_distribution, cluster_size_summary,
                                 se_over_time, se_summary, serving_timeline)
 from simulator.analysis.compare import compare_tables, count_differences, scenario_differences
 from simulator.analysis.plots import scheme_colour
+from simulator.analysis.headline import headline, headline_table
 from simulator.analysis.report import Document, Section, Table, default_timeline_choice, partial_banner, render_html
 from simulator.cli import main
 from simulator.engine.recorder import read_table
@@ -30,9 +31,9 @@ RUN_SCHEMES = ["cf-mntn-szf", "uc-dmimo", "nct"]
 POLICIES = replay_test.POLICIES
 # The tiny scenario of test_replay.py (240 s, 4 users, 4 chunks of 60 s) with three schemes.
 TEXT = replay_test.TEXT.replace(repr(replay_test.SCHEMES), repr(RUN_SCHEMES)).replace('name = "tiny"', 'name = "tiny-report"')
-SECTIONS = {"scenario", "handovers", "coverage", "spectral-efficiency", "clusters", "serving-timeline", "optimiser"}
+SECTIONS = {"headline", "geometry", "scenario", "handovers", "coverage", "spectral-efficiency", "clusters", "serving-timeline", "optimiser"}
 FIGURES = {"handover-rate", "coverage-cdf", "se-cdf", "se-over-time", "cluster-size", "serving-timeline",
-           "optimiser-cdf"}
+           "optimiser-cdf", "sky", "map"}
 COMPARE_FIGURES = {"handover-rate", "coverage-cdf", "se-cdf", "cluster-size", "optimiser-cdf"}
 
 
@@ -130,9 +131,10 @@ def test_csv_files_hold_the_metric_tables(report, run_dir):
         "se_summary": se_summary(run), "se_over_time": se_over_time(run),
         "cluster_size_summary": cluster_size_summary(run), "cluster_size_distribution": cluster_size_distribution(run),
         "optimiser_summary": optimiser_summary(run), "optimiser_distribution": optimiser_distribution(run),
-        "serving_timeline": timeline,
+        "serving_timeline": timeline, "headline": headline_table(run), "headline_lanes": headline(run),
     }
-    assert {p.stem for p in folder.glob("*.csv")} == set(expected) | {"scenario"}
+    csv_only = {"sky_tracks"}  # checked in test_geometry_views.py
+    assert {p.stem for p in folder.glob("*.csv")} == set(expected) | {"scenario"} | csv_only
     for name, frame in expected.items():
         got = pd.read_csv(folder / f"{name}.csv")
         assert list(got.columns) == list(frame.columns), name
@@ -193,8 +195,9 @@ def test_compare_with_itself_has_no_difference(run_dir, tmp_path, capsys):
     assert "0 scenario fields differ; rows with differences: 0 (none)" in capsys.readouterr().out
     page = _Page(out.read_text(encoding="utf-8"))
     assert "banner" not in page.ids and "scenario-differences" not in page.ids and "runs" in page.ids
+    assert "size-warning" not in page.ids
     folder = tmp_path / "self_tables"
-    names = {"handover_rate", "ping_pong", "coverage_summary", "se_summary", "cluster_size_summary",
+    names = {"headline", "handover_rate", "ping_pong", "coverage_summary", "se_summary", "cluster_size_summary",
              "optimiser_summary"}
     assert {p.stem for p in folder.glob("*.csv")} == names | {"scenario"}
     for name in names:
@@ -211,14 +214,19 @@ def test_compare_with_itself_has_no_difference(run_dir, tmp_path, capsys):
 def test_compare_of_two_runs_lists_their_differences(run_dir, partial_dir, tmp_path, capsys):
     out = tmp_path / "cmp.html"
     assert main(["compare", str(run_dir), str(partial_dir), "-o", str(out)]) == 0
-    assert "1 scenario fields differ" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "1 scenario fields differ" in printed
+    assert "Warning: durations differ (A 240 s, B 120 s)" in printed
     page = _Page(out.read_text(encoding="utf-8"))
+    assert page.text["size-warning"].startswith("Warning: durations differ")
     assert "seed" in page.text["scenario-differences"]
     assert "Run B: This run is interrupted" in page.text["banner"]
     assert {f"fig-{f}" for f in COMPARE_FIGURES} == set(page.images)
     for src in page.images.values():
         assert float(_png(src)[..., :3].var()) > 0.0
     rates = pd.read_csv(tmp_path / "cmp_tables" / "handover_rate.csv")
+    assert list(rates.columns[:8]) == ["scheme", "rsap_policy", "kind", "present", "per_user_hour_a",
+                                       "per_user_hour_b", "per_user_hour_diff", "per_user_hour_rel"]
     a, b = handover_rate(load_run(run_dir)), handover_rate(load_run(partial_dir))
     merged = a.merge(b, on=["scheme", "rsap_policy", "kind"], suffixes=("_a", "_b"))
     assert len(rates) == len(merged)

@@ -7,6 +7,7 @@ pass the :class:`RunData` to any metric. Definitions, units, censoring and confi
 
 from .coverage import coverage_intervals, coverage_summary, coverage_time_km, kaplan_meier, rsap_timeline
 from .handovers import applicable_kinds, handover_rate, ping_pong_rate, ping_pongs
+from .headline import HEADLINE_METRICS, headline, headline_table, serving_changes_rate
 from .loading import RunData, load_run
 from .spectral import (
     OPTIMISER_METRICS,
@@ -28,4 +29,5 @@ __all__ = [
     "cluster_size_distribution", "cluster_size_summary",
     "OPTIMISER_METRICS", "optimiser_distribution", "optimiser_summary",
     "serving_timeline",
+    "HEADLINE_METRICS", "headline", "headline_table", "serving_changes_rate",
 ]

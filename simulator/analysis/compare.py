@@ -10,6 +10,7 @@ When the two scenarios differ (other than their output directory) the document s
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -20,9 +21,11 @@ from . import (cluster_size_distribution, cluster_size_summary, coverage_summary
                optimiser_distribution, optimiser_summary, ping_pong_rate, scenario_summary, se_cdf, se_summary)
 from . import plots
 from .loading import RunData
+from .headline import headline
 from .report import Document, FigureItem, Section, Table, check_window, partial_banner
 
-__all__ = ["compare_tables", "count_differences", "scenario_differences", "build_comparison", "RUN_LABELS"]
+__all__ = ["compare_tables", "count_differences", "scenario_differences", "size_warning", "build_comparison",
+           "RUN_LABELS"]
 
 RUN_LABELS = ("A", "B")
 _IGNORED_KEYS = ("output.directory",)
@@ -47,13 +50,14 @@ def scenario_differences(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
     return [k for k in sorted(set(fa) | set(fb)) if k not in _IGNORED_KEYS and fa.get(k) != fb.get(k)]
 
 
-def compare_tables(a: pd.DataFrame, b: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+def compare_tables(a: pd.DataFrame, b: pd.DataFrame, keys: list[str], first: Sequence[str] = ()) -> pd.DataFrame:
     """Join two tables of the same kind on ``keys`` and add differences for every numeric column.
 
     Parameters
     ----------
     a, b : DataFrame — the same metric for run A and run B
     keys : list of str — columns identifying a row (e.g. scheme, rsap_policy, kind)
+    first : sequence of str — value columns shown first (e.g. the per-user-hour rates before counts)
 
     Returns
     -------
@@ -72,6 +76,7 @@ def compare_tables(a: pd.DataFrame, b: pd.DataFrame, keys: list[str]) -> pd.Data
         for k in keys:
             frame[k] = frame[k].astype(str) if len(frame) else pd.Series(dtype=object)
     values = [c for c in dict.fromkeys([*a.columns, *b.columns]) if c not in keys]
+    values = [c for c in first if c in values] + [c for c in values if c not in first]
     joined = a.merge(b, on=keys, how="outer", suffixes=("_a", "_b"), indicator=True, sort=False)
     # outer merges sort keys in some pandas versions: restore A's order, then B-only rows
     order_a = {tuple(r): i for i, r in enumerate(a[keys].itertuples(index=False, name=None))}
@@ -114,6 +119,21 @@ def count_differences(table: pd.DataFrame) -> int:
     return int(differs.sum())
 
 
+def size_warning(a: RunData, b: RunData) -> str | None:
+    """A warning when the runs differ in observed duration or number of users (counts are then not
+    comparable, rates per user-hour are), else None."""
+    parts = []
+    if not np.isclose(a.duration_s, b.duration_s):
+        parts.append(f"durations differ (A {a.duration_s:g} s, B {b.duration_s:g} s)")
+    users_a, users_b = a.rates["user_id"].nunique(), b.rates["user_id"].nunique()
+    if users_a != users_b:
+        parts.append(f"user counts differ (A {users_a}, B {users_b})")
+    if not parts:
+        return None
+    return ("Warning: " + " and ".join(parts) + ": compare the per-user-hour rates and the distributions; "
+            "raw counts (n_handovers, n_intervals, user_hours, …) differ for that reason alone.")
+
+
 def _scenario_table(a: RunData, b: RunData) -> pd.DataFrame:
     sa, sb = scenario_summary(a), scenario_summary(b)
     fields = list(dict.fromkeys([*sa, *sb]))
@@ -152,14 +172,20 @@ def build_comparison(a: RunData, b: RunData, *, ping_pong_window_s: float = 10.0
     def table(name: str, title: str, frame: pd.DataFrame) -> Table:
         return Table(name, title, frame, diff_note)
 
+    rates_first = ["per_user_hour", "ci_low", "ci_high"]
     sections = [
+        Section("headline", "At a glance", "The report's headline per scheme and RSAP policy for both runs: RSAP "
+                "handovers and serving-set changes per user-hour, median and 5th-percentile SE (bit/s/Hz), share "
+                "of user-steps without service.",
+                tables=[table("headline", "Headline, A and B", compare_tables(headline(a), headline(b), lane))]),
         Section("scenario", "Scenarios", "The two runs' scenario summaries; 'same' flags each field.",
                 tables=[Table("scenario", "Scenario summaries", _scenario_table(a, b))]),
         Section("handovers", "Handovers", "Handovers per user-hour (RSAP and inter-satellite only between two "
                 "satellites) and ping-pong RSAP handovers.",
-                tables=[table("handover_rate", "Handover rate", compare_tables(rate_a, rate_b, [*lane, "kind"])),
+                tables=[table("handover_rate", "Handover rate", compare_tables(rate_a, rate_b, [*lane, "kind"], rates_first)),
                         table("ping_pong", f"Ping-pongs (within {ping_pong_window_s:g} s)",
-                              compare_tables(ping_pong_rate(a, **pp), ping_pong_rate(b, **pp), lane))],
+                              compare_tables(ping_pong_rate(a, **pp), ping_pong_rate(b, **pp), lane,
+                                             [*rates_first, "fraction"]))],
                 figures=[FigureItem("handover-rate", "Handovers per user-hour, A and B (lighter)",
                                     plots.figure_png(plots.plot_handover_rate(rates)))]),
         Section("coverage", "Coverage time", "Kaplan–Meier coverage-time CDF; censored intervals marked |.",
@@ -183,6 +209,9 @@ def build_comparison(a: RunData, b: RunData, *, ping_pong_window_s: float = 10.0
                                     plots.figure_png(plots.plot_optimiser_cdf(opt)))]),
     ]
     notes = [("runs", f"Run A: {a.name} ({a.run_dir}); run B: {b.name} ({b.run_dir}). Differences are B − A.")]
+    warning = size_warning(a, b)
+    if warning:
+        notes.append(("size-warning", warning))
     changed = scenario_differences(a.scenario, b.scenario)
     if changed:
         notes.append(("scenario-differences", f"The scenarios differ in {len(changed)} field{'s' if len(changed) > 1 else ''}: "

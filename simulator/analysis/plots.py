@@ -33,6 +33,7 @@ from ..scenario import RSAP_POLICIES, SCHEMES
 
 __all__ = [
     "scheme_colour",
+    "scheme_style",
     "figure_png",
     "plot_coverage_cdf",
     "plot_se_cdf",
@@ -43,15 +44,22 @@ __all__ = [
     "plot_optimiser_cdf",
 ]
 
-# Twelve distinguishable colours, one per scheme in the registry order of ``scenario.SCHEMES``.
-_PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
-            "#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#000000", "#b8860b")
+# Twelve colours, one per scheme in the registry order of ``scenario.SCHEMES``; with the line style of
+# the scheme's family (three schemes each: CF-mNTN, single-satellite, Fig-5 baselines, UC-DMIMO) and
+# a marker per scheme, every pair of the twelve differs in at least two of colour, dashes and marker.
+# No scheme is red: red marks the RSAP in the timeline, sky plot and map.
+_PALETTE = ("#1f77b4", "#01665e", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b",
+            "#e377c2", "#4d4d4d", "#17becf", "#000000", "#bcbd22", "#0b3d91")
+_FAMILY_DASHES = ("-", (0, (6, 2)), (0, (6, 2, 1.5, 2)), (0, (1.5, 1.5)))
+_MARKERS = ("o", "s", "^", "v", "D", "P", "X", "*", "<", ">", "h", "p")
 _RUN_STYLES = ("-", "--", ":", "-.")
 _POLICY_STYLE = {"best-channel": "-", "max-service-time": "--"}
+_POLICY_COLOUR = {"best-channel": "#1f4e9c", "max-service-time": "#e08214"}
 _POLICY_HATCH = {"best-channel": "", "max-service-time": "///"}
 _RSAP_COLOUR = "#d62728"
 _SERVING_COLOUR = "#9ecae1"
 _MAX_LINE_POINTS = 2000  # points drawn per curve; longer curves are thinned (the CSV keeps every point)
+_TIMELINE_SATS = 14  # satellites drawn per panel of the serving timeline (those serving longest)
 _WIDTH_IN = 11.0
 _DPI = 100
 
@@ -62,9 +70,22 @@ def scheme_colour(scheme: str) -> str:
     >>> scheme_colour(SCHEMES[0])
     '#1f77b4'
     """
-    if scheme in SCHEMES:
-        return _PALETTE[SCHEMES.index(scheme) % len(_PALETTE)]
-    return _PALETTE[sum(map(ord, scheme)) % len(_PALETTE)]
+    return _PALETTE[_scheme_index(scheme) % len(_PALETTE)]
+
+
+def _scheme_index(scheme: str) -> int:
+    return SCHEMES.index(scheme) if scheme in SCHEMES else sum(map(ord, scheme))
+
+
+def scheme_style(scheme: str) -> dict:
+    """Colour, dashes and marker of ``scheme`` (matplotlib ``color``, ``linestyle``, ``marker``).
+
+    >>> scheme_style("single-slnr")["linestyle"] == scheme_style("single-smrt")["linestyle"]
+    True
+    """
+    i = _scheme_index(scheme)
+    return {"color": _PALETTE[i % len(_PALETTE)], "linestyle": _FAMILY_DASHES[(i // 3) % len(_FAMILY_DASHES)],
+            "marker": _MARKERS[i % len(_MARKERS)]}
 
 
 def figure_png(fig: Figure) -> bytes:
@@ -112,9 +133,9 @@ def _thin(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return x[idx], y[idx]
 
 
-def _legend(fig: Figure, entries: dict[str, tuple[str, str]], runs: list[str], title: str = "scheme") -> None:
-    """One legend for the whole figure, right of the panels: colour per entry, line style per run."""
-    handles = [Line2D([], [], color=c, linestyle=ls, linewidth=2) for c, ls in entries.values()]
+def _legend(fig: Figure, entries: dict[str, dict], runs: list[str], title: str = "scheme") -> None:
+    """One legend for the whole figure, right of the panels: a style per entry, line style per run."""
+    handles = [Line2D([], [], linewidth=1.6, markersize=5, **style) for style in entries.values()]
     labels = list(entries)
     if len(runs) > 1:
         handles += [Line2D([], [], color="0.3", linestyle=_RUN_STYLES[i % len(_RUN_STYLES)]) for i in range(len(runs))]
@@ -154,12 +175,20 @@ def _step_panels(df: pd.DataFrame, x: str, y: str, panels: list[str], panel_col:
             drawn: set[bytes] = set()
             for group in groups:
                 one = rows[rows["scheme"].astype(str) == group[0]].sort_values([x, y])
-                colour = scheme_colour(group[0])
+                look = scheme_style(group[0])
+                colour = look["color"]
                 xs, ys = one[x].to_numpy(float), one[y].to_numpy(float)
                 key = xs.tobytes() + ys.tobytes()
-                style = (0, (1.5, 2.5)) if key in drawn else _RUN_STYLES[i % len(_RUN_STYLES)]
+                dashes = look["linestyle"] if len(runs) == 1 else _RUN_STYLES[i % len(_RUN_STYLES)]
+                style = (0, (1.5, 2.5)) if key in drawn else dashes
                 drawn.add(key)
-                ax.step(*_thin(xs, ys), where="post", color=colour, linestyle=style, linewidth=1.4)
+                xs, ys = _thin(xs, ys)
+                ax.step(xs, ys, where="post", color=colour, linestyle=style, linewidth=1.4)
+                if len(xs):  # markers at a few points, offset per scheme so they do not sit on each other
+                    every = max(1, len(xs) // 5)
+                    start = (_scheme_index(group[0]) * max(1, every // 4)) % every
+                    ax.plot(xs[start::every], ys[start::every], linestyle="none", marker=look["marker"],
+                            markersize=4.5, color=colour, markerfacecolor="white" if i else colour)
                 if censored is not None:
                     cut = one[one[censored] > 0]
                     ax.plot(cut[x], cut[y], linestyle="none", marker="|", markersize=8, color=colour)
@@ -172,7 +201,8 @@ def _step_panels(df: pd.DataFrame, x: str, y: str, panels: list[str], panel_col:
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes[0][0].set_ylabel(ylabel)
     axes[0][0].set_ylim(0.0, 1.02)
-    entries = {textwrap.fill(" = ".join(g), 34): (scheme_colour(g[0]), "-") for g in groups}
+    entries = {textwrap.fill(" = ".join(g), 34): {**scheme_style(g[0]), **({} if len(runs) == 1 else {"linestyle": "-"})}
+               for g in groups}
     _legend(fig, entries, runs)
     return fig
 
@@ -335,14 +365,20 @@ def plot_cluster_sizes(dist: pd.DataFrame) -> Figure:
     return fig
 
 
-def plot_serving_timeline(timeline: pd.DataFrame, *, title: str) -> Figure:
+def plot_serving_timeline(timeline: pd.DataFrame, *, title: str, sat_label: str = "satellite id",
+                          max_sats: int = _TIMELINE_SATS) -> Figure:
     """One user's serving satellites over time: a bar per serving interval, the RSAP in red.
+
+    Each panel shows the ``max_sats`` satellites that serve the user longest (ordered by their first
+    service); the others are counted in the panel title, and the CSV keeps every interval.
 
     Parameters
     ----------
     timeline : DataFrame — :func:`simulator.analysis.serving_timeline` (sat_id, start, end, is_rsap)
         with a ``rsap_policy`` column added: one panel per policy
     title : str — figure title (user and scheme)
+    sat_label : str — what the ids are (``NORAD catalogue number`` for real element sets)
+    max_sats : int — satellites drawn per panel
     """
     if timeline.empty:
         return _empty(f"{title}: never served")
@@ -350,27 +386,36 @@ def plot_serving_timeline(timeline: pd.DataFrame, *, title: str) -> Figure:
     t0 = timeline["start"].min()
     span_s = (timeline["end"].max() - t0).total_seconds()
     scale, unit = (60.0, "min") if span_s <= 3 * 3600 else (3600.0, "h")
-    n_sats = [timeline[timeline["rsap_policy"].astype(str) == p]["sat_id"].nunique() for p in policies]
-    heights = [min(max(0.12 * n + 0.6, 1.2), 6.0) for n in n_sats]  # in; many satellites share 6 in
+    shown: dict[str, list[int]] = {}
+    n_all: dict[str, int] = {}
+    for policy in policies:
+        sub = timeline[timeline["rsap_policy"].astype(str) == policy]
+        served_s = (sub["end"] - sub["start"]).dt.total_seconds().groupby(sub["sat_id"]).sum()
+        top = served_s.sort_values(ascending=False, kind="stable").index[:max_sats]
+        first = sub[sub["sat_id"].isin(top)].groupby("sat_id")["start"].min().sort_values(kind="stable")
+        shown[policy] = [int(x) for x in first.index]
+        n_all[policy] = len(served_s)
+    heights = [0.55 + 0.2 * len(shown[p]) for p in policies]  # in
     fig = Figure(figsize=(_WIDTH_IN, 0.9 + sum(heights)), layout="constrained")
     axes = fig.subplots(len(policies), 1, sharex=True, squeeze=False, gridspec_kw={"height_ratios": heights})[:, 0]
     for ax, policy in zip(axes, policies):
         sub = timeline[timeline["rsap_policy"].astype(str) == policy]
-        first = sub.groupby("sat_id")["start"].min().sort_values()
-        rows = {int(s): i for i, s in enumerate(first.index)}
+        rows = {s: i for i, s in enumerate(shown[policy])}
+        sub = sub[sub["sat_id"].isin(rows)]
         start = (sub["start"] - t0).dt.total_seconds().to_numpy() / scale
         length = (sub["end"] - sub["start"]).dt.total_seconds().to_numpy() / scale
-        for rsap, colour in ((False, _SERVING_COLOUR), (True, _RSAP_COLOUR)):
-            pick = (sub["is_rsap"].astype(bool) == rsap).to_numpy()
-            for sat in np.unique(sub["sat_id"].to_numpy(np.int64)[pick]):
-                mask = pick & (sub["sat_id"].to_numpy(np.int64) == sat)
-                ax.broken_barh(list(zip(start[mask], length[mask])), (rows[int(sat)] - 0.4, 0.8), facecolors=colour)
-        every = max(1, -(-len(rows) // 40))  # at most 40 labelled satellites per panel
-        labelled = list(rows)[::every]
-        ax.set_yticks([rows[s] for s in labelled], [str(s) for s in labelled], fontsize=7 if every == 1 else 6)
+        sats = sub["sat_id"].to_numpy(np.int64)
+        rsap = sub["is_rsap"].to_numpy(bool)
+        for is_rsap, colour in ((False, _SERVING_COLOUR), (True, _RSAP_COLOUR)):
+            for sat in np.unique(sats[rsap == is_rsap]):
+                mask = (rsap == is_rsap) & (sats == sat)
+                ax.broken_barh(list(zip(start[mask], length[mask])), (rows[int(sat)] - 0.38, 0.76), facecolors=colour)
+        ax.set_yticks(list(rows.values()), [str(s) for s in rows], fontsize=8)
         ax.set_ylim(len(rows) - 0.5, -0.5)
-        ax.set_ylabel("satellite (NORAD)")
-        ax.set_title(f"rsap policy: {policy}", fontsize=10, loc="left")
+        ax.set_ylabel(sat_label, fontsize=9)
+        more = (f" — the {len(rows)} serving longest of {n_all[policy]} satellites"
+                if n_all[policy] > len(rows) else f" — {n_all[policy]} satellites")
+        ax.set_title(f"rsap policy: {policy}{more}", fontsize=10, loc="left")
         ax.grid(True, axis="x", alpha=0.3)
     axes[-1].set_xlabel(f"time since {t0:%Y-%m-%d %H:%M:%S} UTC ({unit})")
     fig.suptitle(title, fontsize=11)
@@ -382,10 +427,11 @@ def plot_serving_timeline(timeline: pd.DataFrame, *, title: str) -> Figure:
 def plot_se_over_time(sot: pd.DataFrame) -> Figure:
     """Sum and minimum spectral efficiency over the users against time: one panel per scheme.
 
-    In each panel the upper curve is the sum over users, the lower one the minimum (thinner), both
-    in the scheme's colour; solid for ``best-channel``, dashed for ``max-service-time``. All panels
-    share the y axis. Long runs are drawn in at most ``_MAX_LINE_POINTS`` bins per curve: the mean
-    of the sum and the minimum of the minimum within each bin (the figure says so).
+    In each panel the thick curve is the sum over users, the thin one the minimum; the RSAP policies
+    have their own colour and dashes (blue solid ``best-channel``, orange dashed
+    ``max-service-time``), and a panel whose policies give identical curves says so in its title.
+    All panels share the y axis. Long runs are drawn in at most ``_MAX_LINE_POINTS`` bins per curve:
+    the mean of the sum and the minimum of the minimum within each bin (the figure says so).
 
     Parameters
     ----------
@@ -404,26 +450,30 @@ def plot_se_over_time(sot: pd.DataFrame) -> Figure:
     sot = sot.assign(_t=elapsed if bin_s == 0.0 else np.floor(elapsed / bin_s) * bin_s)
     n_cols = min(3, len(schemes))
     n_rows = -(-len(schemes) // n_cols)
-    fig, axes = _figure(n_rows, n_cols, 0.8 + 2.0 * n_rows)
+    fig, axes = _figure(n_rows, n_cols, 1.2 + 2.0 * n_rows)
     for ax, scheme in zip(axes.flat, schemes):
+        curves = []
         for policy in policies:
             one = sot[(sot["scheme"].astype(str) == scheme) & (sot["rsap_policy"].astype(str) == policy)]
             g = one.groupby("_t")
-            kw = {"color": scheme_colour(scheme), "linestyle": _POLICY_STYLE.get(policy, ":")}
+            kw = {"color": _POLICY_COLOUR.get(policy, "0.4"), "linestyle": _POLICY_STYLE.get(policy, ":")}
             total, low = g["sum_se_bps_hz"].mean(), g["min_se_bps_hz"].min()
-            ax.plot(total.index / scale, total.to_numpy(), linewidth=1.2, **kw)
-            ax.plot(low.index / scale, low.to_numpy(), linewidth=0.7, alpha=0.8, **kw)
-        ax.set_title(scheme, fontsize=9)
+            ax.plot(total.index / scale, total.to_numpy(), linewidth=1.6, **kw)
+            ax.plot(low.index / scale, low.to_numpy(), linewidth=0.8, **kw)
+            curves.append(total.to_numpy().tobytes() + low.to_numpy().tobytes())
+        same = len(curves) > 1 and len(set(curves)) == 1
+        ax.set_title(scheme + (" (policies identical)" if same else ""), fontsize=9)
         ax.grid(True, alpha=0.3)
     for ax in axes.flat[len(schemes):]:
         ax.axis("off")
     for ax in axes[-1]:
-        ax.set_xlabel(f"time ({unit})")
+        ax.set_xlabel(f"time since {t0:%H:%M:%S} UTC ({unit})")
     for ax in axes[:, 0]:
         ax.set_ylabel("SE (bit/s/Hz)")
     note = f"; binned to {bin_s:.0f} s (mean of the sum, minimum of the minimum)" if bin_s else ""
-    fig.suptitle(f"upper curve: sum over users, lower: minimum over users; time since {t0:%Y-%m-%d %H:%M:%S} UTC"
-                 f"{note}", fontsize=9)
-    handles = [Line2D([], [], color="0.3", linestyle=_POLICY_STYLE.get(p, ":"), label=p) for p in policies]
-    fig.legend(handles=handles, loc="outside right upper", fontsize=8, frameon=False)
+    fig.suptitle(f"thick: sum over users, thin: minimum over users; start {t0:%Y-%m-%d %H:%M:%S} UTC{note}",
+                 fontsize=9)
+    handles = [Line2D([], [], color=_POLICY_COLOUR.get(p, "0.4"), linestyle=_POLICY_STYLE.get(p, ":"),
+                      linewidth=1.6, label=p) for p in policies]
+    fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), fontsize=9, frameon=False)
     return fig

@@ -11,8 +11,6 @@ written atomically (``*.tmp`` then rename). ``docs/commands/report.md`` describe
 
 from __future__ import annotations
 
-import base64
-import html
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,14 +20,15 @@ import pandas as pd
 
 from ..engine.manifest import write_atomic
 from ..errors import InputError
-from . import plots
+from . import document_html, plots
 from . import (cluster_size_distribution, cluster_size_summary, coverage_summary, coverage_time_km, handover_rate,
                optimiser_distribution, optimiser_summary, ping_pong_rate, scenario_summary, se_cdf, se_over_time,
                se_summary, serving_timeline)
 from .handovers import counted_handovers
+from .headline import headline, headline_table
 from .loading import RunData
 
-__all__ = ["Table", "FigureItem", "Section", "Document", "build_report", "default_timeline_choice",
+__all__ = ["Table", "FigureItem", "Section", "Document", "build_report", "default_timeline_choice", "satellite_label",
            "partial_banner", "check_window", "check_output", "render_html", "write_document", "tables_dir", "write_report"]
 
 
@@ -148,6 +147,80 @@ def _timeline(run: RunData, user_id: int, scheme: str) -> pd.DataFrame:
         columns=["sat_id", "start", "end", "is_rsap", "rsap_policy"])
 
 
+def satellite_label(run: RunData) -> str:
+    """What a run's satellite ids are: NORAD catalogue numbers for real element sets (a TLE/OMM
+    constellation), otherwise the generator's ids (Walker presets and parameters)."""
+    constellation = run.scenario.get("constellation") or {}
+    return "NORAD catalogue number" if constellation.get("tle") else "satellite id (Walker)"
+
+
+#: s, windows of the geometry views from the run's start: the sky plot, and the map (shorter: tracks are long).
+SKY_WINDOW_S, MAP_WINDOW_S, GEOMETRY_STEP_S = 1800.0, 600.0, 10.0
+
+
+def _geometry_section(run: RunData, user_id: int, scheme: str) -> Section:
+    """Sky plot of ``user_id`` (one panel per scheme) and map of the users and the tracks of the
+    satellites serving ``user_id`` under ``scheme`` (first RSAP policy of the run)."""
+    from . import geometry_views as gv
+
+    policy = str(run.lanes.loc[run.lanes["scheme"] == scheme, "rsap_policy"].iloc[0])
+    intro = (f"Where the satellites are. Sky plot: every satellite above the {{mask:g}}° mask over user {user_id} "
+             f"during the first {{sky:g}} min (grey), thick where it serves the user under each scheme "
+             f"({policy}), red while it is the RSAP. Map: the users (black, user {user_id} starred) and the "
+             f"sub-satellite tracks of the satellites serving user {user_id} under {scheme} during the first "
+             "{map:g} min, while they are above the mask over the user, thick while they serve; equirectangular, true lengths along the users' mean latitude.")
+    try:
+        geo = gv.run_geometry(run)
+    except InputError as exc:
+        return Section("geometry", "Geometry: sky plot and map", f"Not drawn: {exc}")
+    epoch = run.window_start
+    sky_s, map_s = min(SKY_WINDOW_S, run.duration_s), min(MAP_WINDOW_S, run.duration_s)
+    run = _first(run, sky_s)
+    t_sky = np.arange(0.0, sky_s + 1e-9, GEOMETRY_STEP_S)
+    ground = geo.user_positions_m(t_sky)[:, user_id, :]
+    sky = gv.sky_tracks(geo.catalog, ground, geo.epoch_utc_ns, t_sky, geo.min_elevation_deg)
+    panels = []
+    for name in dict.fromkeys(run.lanes["scheme"]):
+        timeline = serving_timeline(run, user_id=user_id, scheme=name, rsap_policy=policy)
+        serving, rsap = gv.serving_mask(sky, timeline, epoch)
+        panels.append((name, serving, rsap, plots.scheme_colour(name)))
+    sky_fig = gv.plot_sky(sky, panels, title=f"user {user_id}: sky over the first {sky_s / 60:g} min, {policy}",
+                          min_elevation_deg=geo.min_elevation_deg, step_s=GEOMETRY_STEP_S)
+    t_map = np.arange(0.0, map_s + 1e-9, GEOMETRY_STEP_S)
+    timeline = serving_timeline(run, user_id=user_id, scheme=scheme, rsap_policy=policy)
+    timeline = timeline[timeline["start"] < epoch + pd.Timedelta(seconds=map_s)]
+    ids = np.isin(geo.catalog.sat_ids, timeline["sat_id"].to_numpy(np.int64))
+    tracks = gv.ground_tracks(geo.catalog.subset(ids), geo.epoch_utc_ns, t_map)
+    tracks = tracks.merge(sky[["t_s", "sat_id"]], on=["t_s", "sat_id"])  # while above the mask over the user
+    serving, rsap = gv.serving_mask(tracks, timeline, epoch)
+    users = pd.DataFrame({"user_id": np.arange(len(geo.user_lat_deg)), "lat_deg": geo.user_lat_deg,
+                          "lon_deg": geo.user_lon_deg})
+    map_fig = gv.plot_map(tracks, users, title=f"users and the satellites serving user {user_id} under {scheme} "
+                          f"({policy}), first {map_s / 60:g} min", serving=serving, rsap=rsap,
+                          colour=plots.scheme_colour(scheme), step_s=GEOMETRY_STEP_S, highlight_user=user_id)
+    sky_table = sky.assign(time=epoch + pd.to_timedelta(sky["t_s"], unit="s")).drop(columns="t_s")
+    return Section("geometry", "Geometry: sky plot and map",
+                   intro.format(mask=geo.min_elevation_deg, sky=sky_s / 60, map=map_s / 60),
+                   tables=[Table("sky_tracks", "Sky tracks", sky_table[["time", "sat_id", "azimuth_deg",
+                                                                         "elevation_deg"]], shown=False)],
+                   figures=[FigureItem("sky", f"Sky plot of user {user_id}", plots.figure_png(sky_fig),
+                                       "Azimuth clockwise from north, zenith at the centre, the mask dashed."),
+                            FigureItem("map", "Users and sub-satellite tracks", plots.figure_png(map_fig),
+                                       "Arrow heads: direction of flight at the end of the window.")])
+
+
+def _first(run: RunData, seconds: float) -> RunData:
+    """``run`` cut to its first ``seconds`` (the tables the serving timeline reads, and the window)."""
+    end = run.window_start + pd.Timedelta(seconds=seconds)
+    if end >= run.window_end:
+        return run
+    frames = {t: getattr(run, t) for t in ("rates", "handovers", "clusters")}
+    frames = {t: f[f["time"] <= end] for t, f in frames.items()}
+    return RunData(run_dir=run.run_dir, name=run.name, scenario=run.scenario, status=run.status,
+                   message=run.message, window_start=run.window_start, window_end=end, step_s=run.step_s,
+                   n_chunks=run.n_chunks, frames=frames)
+
+
 def check_window(ping_pong_window_s: float) -> None:
     """Raise InputError unless the ping-pong window is a finite number of seconds > 0."""
     if not (ping_pong_window_s > 0 and math.isfinite(ping_pong_window_s)):
@@ -188,8 +261,18 @@ def build_report(run: RunData, *, user_id: int | None = None, scheme: str | None
     sizes = cluster_size_distribution(run)
     opt = optimiser_distribution(run)
     timeline = _timeline(run, user_id, scheme)
+    lanes = headline(run)
+    policies = " and ".join(dict.fromkeys(lanes["rsap_policy"]))
 
     sections = [
+        Section("headline", "At a glance",
+                f"Per scheme under the RSAP policies {policies}: RSAP handovers between two satellites and "
+                "changes of the serving satellites (instants at which a user's serving set changes), per "
+                "user-hour; median and 5th-percentile spectral efficiency over user-steps (bit/s/Hz); share of "
+                "user-steps with no serving satellite. ratio = max-service-time / best-channel (n/a when "
+                "best-channel is 0). Details and confidence intervals in the sections below.",
+                tables=[Table("headline", "Headline", headline_table(run, lanes)),
+                        Table("headline_lanes", "Headline, one row per scheme and policy", lanes, shown=False)]),
         Section("scenario", "Scenario and run", "What was simulated and how much of it the report covers.",
                 tables=[Table("scenario", "Scenario summary", summary)]),
         Section("handovers", "Handovers",
@@ -230,7 +313,9 @@ def build_report(run: RunData, *, user_id: int | None = None, scheme: str | None
                 tables=[Table("serving_timeline", "Serving intervals", timeline, shown=False)],
                 figures=[FigureItem("serving-timeline", f"User {user_id}, {scheme}",
                                     plots.figure_png(plots.plot_serving_timeline(
-                                        timeline, title=f"user {user_id}, scheme {scheme}")))]),
+                                        timeline, title=f"user {user_id}, scheme {scheme}",
+                                        sat_label=satellite_label(run))))]),
+        _geometry_section(run, user_id, scheme),
         Section("optimiser", "Central-node optimiser",
                 "Iterations and wall-clock solve time per decision (000 Fig 10); solve time depends on the machine.",
                 tables=[Table("optimiser_summary", "Optimiser summary", optimiser_summary(run)),
@@ -244,93 +329,15 @@ def build_report(run: RunData, *, user_id: int | None = None, scheme: str | None
 
 
 # ---------------------------------------------------------------------- HTML
-_CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0 auto;max-width:1180px;padding:1em 2em;
-color:#222;line-height:1.45}
-h1{margin-bottom:.1em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}
-.subtitle{color:#555;margin-top:0}
-#banner{background:#fff3cd;border:1px solid #e0b84c;padding:.7em 1em;border-radius:4px;font-weight:600}
-.note{background:#eef4fb;border:1px solid #9ec1e6;padding:.6em 1em;border-radius:4px}
-nav ul{columns:3;list-style:none;padding-left:0}
-table{border-collapse:collapse;font-size:12.5px;margin:.5em 0 1.2em}
-th,td{border:1px solid #ddd;padding:2px 7px;text-align:right;white-space:nowrap}
-th{background:#f3f3f3;position:sticky;top:0}td.text,th.text{text-align:left}
-tr:nth-child(even) td{background:#fafafa}
-.scroll{max-height:32em;overflow:auto;display:inline-block;max-width:100%}
-figure{margin:1em 0}figure img{max-width:100%;height:auto;border:1px solid #eee}
-figcaption,.caption{color:#555;font-size:13px}
-.files{font-size:13px}
-"""
-
-
 def tables_dir(output: Path) -> Path:
     """The folder of a document's CSV files: ``<stem>_tables`` beside the HTML file."""
     return output.with_name(output.stem + "_tables")
 
 
-def _cell(value: object) -> tuple[str, bool]:
-    """Escaped text of one cell and whether it is text (left-aligned)."""
-    if value is None or value is pd.NA or value is pd.NaT:
-        return "", True
-    if isinstance(value, (float, np.floating)):
-        if math.isnan(value):
-            return "n/a", False
-        return html.escape(f"{value:.4g}" if abs(value) < 1e6 else f"{value:.4e}"), False
-    if isinstance(value, (int, np.integer, bool, np.bool_)):
-        return html.escape(str(value)), False
-    if isinstance(value, pd.Timestamp):
-        return html.escape(value.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]), True
-    return html.escape(str(value)), True
-
-
-def _table_html(table: Table, csv_href: str) -> str:
-    frame = table.frame
-    numeric = [pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
-               for c in frame.columns]
-    head = "".join(f'<th class="{"num" if n else "text"}">{html.escape(str(c))}</th>'
-                   for c, n in zip(frame.columns, numeric))
-    rows = []
-    for values in frame.itertuples(index=False, name=None):
-        cells = (_cell(v) for v in values)
-        rows.append("<tr>" + "".join(f'<td class="{"text" if t else "num"}">{s}</td>' for s, t in cells) + "</tr>")
-    caption = f'<p class="caption">{html.escape(table.caption)}</p>' if table.caption else ""
-    return (f'<h3>{html.escape(table.title)}</h3>{caption}<div class="scroll"><table id="table-{html.escape(table.name)}">'
-            f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
-            f'<p class="files">CSV: <a href="{html.escape(csv_href)}">{html.escape(csv_href)}</a></p>')
-
-
 def render_html(doc: Document, csv_folder: str) -> str:
-    """The HTML text of ``doc``; CSV links point to ``csv_folder/<name>.csv`` (relative)."""
-    esc = html.escape
-    parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-             '<meta name="viewport" content="width=device-width, initial-scale=1">',
-             f"<title>{esc(doc.title)}</title><style>{_CSS}</style></head><body>",
-             f"<h1>{esc(doc.title)}</h1>", f'<p class="subtitle">{esc(doc.subtitle)}</p>']
-    if doc.banner:
-        parts.append(f'<p id="banner" role="alert">{esc(doc.banner)}</p>')
-    for note_id, note in doc.notes:
-        parts.append(f'<p class="note" id="{esc(note_id)}">{esc(note)}</p>')
-    parts.append("<nav><ul>" + "".join(f'<li><a href="#{esc(s.id)}">{esc(s.title)}</a></li>' for s in doc.sections)
-                 + "</ul></nav>")
-    for s in doc.sections:
-        parts.append(f'<section id="{esc(s.id)}"><h2>{esc(s.title)}</h2>')
-        if s.intro:
-            parts.append(f"<p>{esc(s.intro)}</p>")
-        for t in s.tables:
-            if t.shown:
-                parts.append(_table_html(t, f"{csv_folder}/{t.name}.csv"))
-        for f in s.figures:
-            data = base64.b64encode(f.png).decode("ascii")
-            caption = esc(f.title + (f" — {f.caption}" if f.caption else ""))
-            parts.append(f'<figure id="fig-{esc(f.name)}"><img alt="{esc(f.title)}" src="data:image/png;base64,{data}">'
-                         f"<figcaption>{caption}</figcaption></figure>")
-        hidden = [t for t in s.tables if not t.shown]
-        if hidden:
-            links = ", ".join(f'<a href="{esc(csv_folder)}/{esc(t.name)}.csv">{esc(t.name)}.csv</a>' for t in hidden)
-            parts.append(f'<p class="files">Data behind the figures: {links}</p>')
-        parts.append("</section>")
-    parts.append("</body></html>")
-    return "\n".join(parts)
+    """The HTML text of ``doc`` (jinja2 template of :mod:`.document_html`); CSV links point to
+    ``csv_folder/<name>.csv`` (relative)."""
+    return document_html.render(doc, csv_folder)
 
 
 def write_document(doc: Document, output: str | Path) -> Path:

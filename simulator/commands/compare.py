@@ -20,7 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from ..analysis.compare import build_comparison, count_differences, scenario_differences
+    from ..analysis.compare import build_comparison, count_differences, scenario_differences, size_warning
     from ..analysis.loading import load_run
     from ..analysis.report import check_output, write_document
 
@@ -34,4 +34,7 @@ def _compare(args: argparse.Namespace) -> int:
     print(path)
     where = ", ".join(f"{name} {n}" for name, n in differing.items() if n) or "none"
     print(f"{a.name} vs {b.name}: {len(changed)} scenario fields differ; rows with differences: {rows} ({where})")
+    warning = size_warning(a, b)
+    if warning:
+        print(warning)
     return 0

@@ -42,6 +42,12 @@ def _validate(args: argparse.Namespace) -> None:
             raise InputError(f"{flag}={value:g} {unit} outside {allowed}")
     if args.output is not None and Path(args.output).suffix.lower() not in (".csv", ".parquet"):
         raise InputError(f"-o {args.output}: output must end in .csv or .parquet")
+    if args.plot is not None:
+        plot = Path(args.plot)
+        if plot.suffix.lower() != ".png":
+            raise InputError(f"--plot {args.plot}: the figure must be a .png file")
+        if not (plot.parent if str(plot.parent) else Path(".")).is_dir():
+            raise InputError(f"--plot {args.plot}: folder {plot.parent} does not exist")
 
 
 def _catalog(args: argparse.Namespace) -> Catalog:
@@ -152,12 +158,61 @@ def _run(args: argparse.Namespace) -> int:
     print(f"{len(catalog)} satellites ({catalog.source}) over lat {args.lat:g}°, lon {args.lon:g}°,"
           f" {args.height_m:g} m; {format_iso8601_ms(np.int64(start_ns))} … {format_iso8601_ms(np.int64(end_ns))};"
           f" mask {args.min_elevation_deg:g}°")
-    if len(table):
+    if len(table) and written is None:
         print(format_passes(table))
     print(summary(passes))
     if written is not None:
         print(f"wrote {len(table)} passes to {written}")
+    if args.plot is not None:
+        path = plot_passes(catalog, passes, ground, start_ns, duration_s, args, args.plot)
+        print(f"wrote the sky plot and map to {path}")
     return 0
+
+
+#: s, spacing of the track samples of ``--plot``.
+PLOT_STEP_S = 10.0
+
+
+def plot_passes(catalog: Catalog, passes: pd.DataFrame, ground: np.ndarray, start_ns: int, duration_s: float,
+                args: argparse.Namespace, path: str | os.PathLike) -> Path:
+    """``--plot``: sky plot of every pass and map of the point and the sub-satellite tracks during the
+    passes, side by side in one PNG (written atomically)."""
+    from matplotlib.figure import Figure
+
+    from ..analysis import geometry_views as gv
+    from ..analysis.plots import figure_png
+
+    ids = np.isin(catalog.sat_ids, passes["sat_id"].to_numpy(np.int64)) if len(passes) else np.zeros(len(catalog), bool)
+    sub = catalog.subset(ids)
+    t_s = np.arange(0.0, duration_s + 1e-9, PLOT_STEP_S)
+    if len(sub):
+        sky = gv.sky_tracks(sub, ground, start_ns, t_s, args.min_elevation_deg)
+        tracks = gv.ground_tracks(sub, start_ns, t_s).merge(sky[["t_s", "sat_id"]], on=["t_s", "sat_id"])
+    else:
+        sky = pd.DataFrame({"t_s": [], "sat_id": [], "azimuth_deg": [], "elevation_deg": []})
+        tracks = pd.DataFrame({"t_s": [], "sat_id": [], "lat_deg": [], "lon_deg": []})
+    fig = Figure(figsize=(13.0, 6.0), layout="constrained")
+    left, right = fig.subfigures(1, 2, width_ratios=[1.0, 1.25])
+    none = np.zeros(len(sky), dtype=bool)
+    window = f"{format_iso8601_ms(np.int64(start_ns))} + {duration_s / 3600:g} h"
+    gv.plot_sky(sky, [(f"{len(passes)} passes above {args.min_elevation_deg:g}°", none, none, "#1f77b4")],
+                title=f"sky over lat {args.lat:g}°, lon {args.lon:g}°", min_elevation_deg=args.min_elevation_deg,
+                step_s=PLOT_STEP_S, track_colour="#1f77b4", fig=left)
+    point = pd.DataFrame({"user_id": [0], "lat_deg": [args.lat], "lon_deg": [args.lon - 360.0 if args.lon >= 180 else args.lon]})
+    gv.plot_map(tracks, point, title=f"sub-satellite points during the passes, {window}", step_s=PLOT_STEP_S,
+                highlight_user=0, track_colour="#1f77b4", arrows=len(passes) <= 60,
+                labels=("", "ground point"), fig=right)
+    png = figure_png(fig)
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    os.close(fd)
+    try:
+        Path(tmp).write_bytes(png)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
 
 
 def _one_line_error(parser: argparse.ArgumentParser):
@@ -184,5 +239,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--min-elevation-deg", type=float, default=10.0, metavar="E", help="mask, deg (default 10)")
     p.add_argument("--step-s", type=float, default=30.0, metavar="S",
                    help="sampling step, s (default 30; roots are exact whatever the step)")
-    p.add_argument("-o", "--output", metavar="FILE", help="write the table to FILE.csv or FILE.parquet")
+    p.add_argument("-o", "--output", metavar="FILE",
+                   help="write the table to FILE.csv or FILE.parquet (instead of printing every row)")
+    p.add_argument("--plot", metavar="FILE.png",
+                   help="also draw a sky plot of the passes and a map of their sub-satellite tracks to FILE.png")
     p.set_defaults(func=_run)

@@ -36,43 +36,93 @@ def _run(args: argparse.Namespace) -> int:
                                progress=reporter.update, max_chunks=args.max_chunks,
                                rate_workers=args.rate_workers)
     print(f"run directory: {run_dir}")
-    _print_summary(summarise_run(run_dir))
+    _print_summary(summarise_run(run_dir), list(scenario.schemes.names), list(scenario.schemes.rsap_policies))
     return 0
 
 
 class _Reporter:
-    """A rich progress bar on a terminal, one line per chunk otherwise (stderr)."""
+    """Progress of a run on stderr: a rich bar on a terminal, a line every ``PLAIN_S`` otherwise.
+
+    Both show the simulated time, the wall time and an ETA: the remaining simulated time at the
+    average pace since the first report of this call (so a resumed run is not credited with the
+    chunks it skipped).
+    """
+
+    PLAIN_S = 5.0  # s of wall time between two lines when stderr is not a terminal
 
     def __init__(self, duration_s: float) -> None:
         self.duration_s = duration_s
         self.tty = sys.stderr.isatty()
         self.bar = None
+        self.first: tuple[float, float] | None = None  # (wall_s, sim_s) of the first report
+        self.last_line = -float("inf")
 
     def __enter__(self) -> "_Reporter":
         if self.tty:
+            from rich.console import Console
             from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-            self.bar = Progress(TextColumn("simulated {task.fields[sim]}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-                                TimeElapsedColumn(), TextColumn("{task.fields[rate]}"), transient=False)
+            self.bar = Progress(TextColumn("simulated {task.fields[sim]}"), BarColumn(),
+                                TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(),
+                                TextColumn("ETA {task.fields[eta]}"), TextColumn("{task.fields[rate]}"),
+                                console=Console(stderr=True), transient=False)
             self.bar.__enter__()
-            self.task = self.bar.add_task("run", total=self.duration_s, sim="0 s", rate="")
+            self.task = self.bar.add_task("run", total=self.duration_s, sim="0 s", eta="…", rate="")
         return self
 
     def __exit__(self, *exc) -> None:
         if self.bar is not None:
             self.bar.__exit__(*exc)
 
+    def eta_s(self, wall_s: float, sim_s: float) -> float | None:
+        """Seconds of wall time left at the pace since the first report (None before any pace is known)."""
+        if self.first is None:
+            self.first = (wall_s, sim_s)
+            return None
+        wall0, sim0 = self.first
+        if sim_s <= sim0 or wall_s <= wall0:
+            return None
+        return (self.duration_s - sim_s) * (wall_s - wall0) / (sim_s - sim0)
+
     def update(self, p) -> None:
+        eta = self.eta_s(p.wall_s, p.sim_s)
+        eta_text = "…" if eta is None else _clock(eta)
         rate = f"{p.events / max(p.wall_s, 1e-9):,.0f} events/s, {p.reclusterings} reclusterings"
         sim = f"{p.sim_s:,.0f} / {p.duration_s:,.0f} s"
         if self.bar is not None:
-            self.bar.update(self.task, completed=p.sim_s, sim=sim, rate=rate)
-        else:
-            print(f"chunk {p.chunk}/{p.n_chunks}: simulated {sim}, wall {p.wall_s:.1f} s, {rate}", file=sys.stderr)
+            self.bar.update(self.task, completed=p.sim_s, sim=sim, eta=eta_text, rate=rate)
+        elif not p.in_chunk or p.wall_s - self.last_line >= self.PLAIN_S:
+            self.last_line = p.wall_s
+            where = f"chunk {p.chunk}/{p.n_chunks}" + (" done" if not p.in_chunk else "")
+            print(f"{where}: simulated {sim}, wall {_clock(p.wall_s)}, ETA {eta_text}, {rate}", file=sys.stderr,
+                  flush=True)
 
 
-def _print_summary(summary: dict) -> None:
+def _clock(seconds: float) -> str:
+    """``h:mm:ss`` (or ``m:ss`` under an hour) of a duration in s.
+
+    >>> _clock(3725.4), _clock(59.6)
+    ('1:02:05', '1:00')
+    """
+    whole = int(round(seconds))
+    h, rest = divmod(whole, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def _in_scenario_order(frame, schemes: list[str], policies: list[str]):
+    """``frame`` (index scheme, rsap_policy) with its rows in the scenario's scheme and policy order."""
     import pandas as pd
+
+    order = pd.MultiIndex.from_product([schemes, policies], names=["scheme", "rsap_policy"])
+    present = set(frame.index)
+    return frame.loc[[k for k in order if k in present] + [k for k in frame.index if k not in set(order)]]
+
+
+def _print_summary(summary: dict, schemes: list[str], policies: list[str]) -> None:
+    import pandas as pd
+
+    summary = {k: _in_scenario_order(v, schemes, policies) for k, v in summary.items()}
 
     with pd.option_context("display.width", 160, "display.max_columns", 20, "display.float_format", "{:.3f}".format):
         if "handovers_per_user_hour" in summary:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import sys
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
 
 from ..errors import InputError
 from ..orbits.elements import as_utc
-from ..orbits.tle import detect_format, load_catalog, read_text, write_tle
+from ..orbits.tle import detect_format, format_tle_text, load_catalog, read_text, write_tle
 from ..orbits.walker import DEFAULT_EPOCH, DEFAULT_FIRST_SAT_ID, PRESETS, WalkerSpec, preset, walker_elements
 
 _CUSTOM = ("planes", "per_plane", "altitude_km", "inclination_deg", "phasing")
@@ -18,11 +19,11 @@ _FORMAT_NAMES = {"tle": "TLE", "omm-csv": "OMM CSV", "omm-json": "OMM JSON", "om
 _JD_UNIX_EPOCH = 2_440_587.5  # Julian date of 1970-01-01T00:00:00Z
 
 
-def _parse_epoch(text: str) -> datetime:
+def _parse_epoch(text: str, flag: str = "--epoch") -> datetime:
     try:
         return as_utc(datetime.fromisoformat(text))
     except ValueError:
-        raise InputError(f"--epoch {text!r} is not ISO 8601, e.g. 2026-01-01T00:00:00Z") from None
+        raise InputError(f"{flag} {text!r} is not ISO 8601, e.g. 2026-01-01T00:00:00Z") from None
 
 
 def _spec(args: argparse.Namespace) -> WalkerSpec:
@@ -56,11 +57,14 @@ def _walker(args: argparse.Namespace) -> int:
     spec = _spec(args)
     epoch = DEFAULT_EPOCH if args.epoch is None else _parse_epoch(args.epoch)
     rows = walker_elements(spec, epoch)
+    what = (f"{len(rows)} satellites ({spec.notation()}, ids {rows[0].sat_id}-{rows[-1].sat_id},"
+            f" epoch {epoch.isoformat().replace('+00:00', 'Z')})")
+    if args.output in (None, "-"):  # the element sets on stdout (pipe them on), the summary on stderr
+        sys.stdout.write(format_tle_text(rows))
+        print(f"wrote {what} to stdout", file=sys.stderr)
+        return 0
     path = write_tle(args.output, rows)
-    print(
-        f"wrote {len(rows)} satellites ({spec.notation()}, ids {rows[0].sat_id}-{rows[-1].sat_id},"
-        f" epoch {epoch.isoformat().replace('+00:00', 'Z')}) to {path}"
-    )
+    print(f"wrote {what} to {path}")
     return 0
 
 
@@ -69,13 +73,54 @@ def _iso(jd: float) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+#: Records listed per kind of problem before "... and N more".
+_MAX_LISTED = 20
+
+
 def _check(args: argparse.Namespace) -> int:
+    from ..orbits.shells import epoch_offsets_days, find_shells, sgp4_errors
+
+    if not args.max_age_days > 0:
+        raise InputError(f"--max-age-days={args.max_age_days:g} days must be > 0")
+    start = None if args.start is None else _parse_epoch(args.start, "--start")
     text = read_text(args.file)
     catalog = load_catalog(args.file, skip_invalid=args.skip_invalid, text=text)
     epochs = catalog.epochs_jd
     print(f"{args.file}: {len(catalog)} satellites ({_FORMAT_NAMES[detect_format(text)]})")
-    print(f"epochs: {_iso(epochs.min())} … {_iso(epochs.max())} (median {_iso(float(np.median(epochs)))})")
+    if not len(catalog):
+        return 0
     print(f"catalogue numbers: {catalog.sat_ids.min()} … {catalog.sat_ids.max()}")
+    print(f"epochs: {_iso(epochs.min())} … {_iso(epochs.max())} (median {_iso(float(np.median(epochs)))}; "
+          f"spread {epochs.max() - epochs.min():.2f} days)")
+    shells, shell_of = find_shells(catalog)
+    print(f"shells ({len(shells)}; mean altitude a − R over the WGS-72 equatorial radius, bands of 5 km holding "
+          f"≥ {max(5, int(np.ceil(0.01 * len(catalog))))} satellites):")
+    if len(shells):
+        print("  inclination  mean altitude     altitude range  satellites")
+        for r in shells.itertuples():
+            print(f"  {r.inclination_deg:10.2f}°  {r.mean_altitude_km:10.1f} km  {r.min_altitude_km:6.1f}–"
+                  f"{r.max_altitude_km:6.1f} km  {r.n_sats:10d}")
+    outside = int((shell_of < 0).sum())
+    if outside:
+        print(f"  not in a shell: {outside} satellites (orbit raising or lowering, or lone)")
+    today = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+    references = ([("the start", start)] if start is not None else []) + [("today", today)]
+    for what, moment in references:
+        ref_jd = _JD_UNIX_EPOCH + moment.timestamp() / 86_400.0
+        age = epoch_offsets_days(catalog, ref_jd)
+        far = np.abs(age) > args.max_age_days
+        if far.any():
+            print(f"warning: {int(far.sum())} of {len(catalog)} element sets are more than {args.max_age_days:g} days "
+                  f"from {what} ({moment:%Y-%m-%d %H:%M} UTC; epochs {age.min():+.1f} … {age.max():+.1f} days): "
+                  "SGP4 position errors grow by about 1–3 km per day from the epoch")
+        failing = sgp4_errors(catalog, ref_jd)
+        if len(failing):
+            print(f"SGP4 fails at {what} ({moment:%Y-%m-%d %H:%M} UTC) for {len(failing)} satellites "
+                  "(code 6: decayed):")
+            for r in failing.head(_MAX_LISTED).itertuples():
+                print(f"  {r.sat_id} {r.name or '(no name)'}: {r.error} (code {r.error_code})")
+            if len(failing) > _MAX_LISTED:
+                print(f"  … and {len(failing) - _MAX_LISTED} more")
     print(f"skipped: {len(catalog.skipped)}")
     for message in catalog.skipped:
         print(f"  {message}")
@@ -93,7 +138,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "or give --planes, --per-plane, --altitude-km, --inclination-deg and --phasing.",
     )
     walker.add_argument("preset", nargs="?", metavar="PRESET", help=f"one of: {', '.join(PRESETS)}")
-    walker.add_argument("-o", "--output", required=True, metavar="FILE", help="TLE file to write (replaced atomically)")
+    walker.add_argument("-o", "--output", metavar="FILE",
+                        help="TLE file to write (replaced atomically); '-' or none: standard output")
     walker.add_argument("--planes", type=int, help="number of orbit planes p")
     walker.add_argument("--per-plane", type=int, help="satellites per plane S = t/p")
     walker.add_argument("--altitude-km", type=float, help="mean altitude above the WGS-72 equatorial radius, km")
@@ -108,6 +154,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     check = tsub.add_parser("check", help="validate a TLE / OMM file and summarise it")
     check.add_argument("file", metavar="FILE")
     check.add_argument("--skip-invalid", action="store_true", help="load the valid records and list the others")
+    check.add_argument("--start", metavar="ISO8601",
+                       help="scenario start: warn about epochs far from it and list satellites SGP4 cannot "
+                            "propagate there (today's date is always checked)")
+    check.add_argument("--max-age-days", type=float, default=3.0, metavar="D",
+                       help="warn when epochs are more than D days from the start or today (default 3)")
     check.set_defaults(func=_check)
 
     parser.set_defaults(func=lambda args: parser.print_help() or 2)

@@ -38,12 +38,18 @@ from .rates import RateEvaluator
 from .recorder import CHECKPOINTS, open_run, read_table
 from .replay import Replay, ReplaySettings, ReplayTuning
 
-__all__ = ["RunProgress", "run_scenario", "summarise_run"]
+__all__ = ["RunProgress", "PROGRESS_INTERVAL_S", "run_scenario", "summarise_run"]
 
 
 @dataclass(frozen=True)
 class RunProgress:
-    """Reported after every chunk: simulated and wall time, events and reclusterings so far."""
+    """Simulated and wall time, events and reclusterings so far.
+
+    Reported after every chunk (``in_chunk=False``, the chunk is committed) and, inside a chunk, at
+    statistical-CSI refreshes at most every :data:`PROGRESS_INTERVAL_S` of wall time
+    (``in_chunk=True``; ``chunk`` is then the chunk being replayed). ``wall_s`` counts from the
+    start of this call of :func:`run_scenario` (a resumed run starts at its first missing chunk).
+    """
 
     chunk: int
     n_chunks: int
@@ -52,6 +58,11 @@ class RunProgress:
     wall_s: float
     events: int
     reclusterings: int
+    in_chunk: bool = False
+
+
+#: s of wall time, least time between two in-chunk progress reports.
+PROGRESS_INTERVAL_S = 0.5
 
 
 def _ns(seconds: float) -> int:
@@ -156,7 +167,11 @@ def run_scenario(scenario: Scenario, *, output_dir: str | Path | None = None, re
                 return run_dir
             t0 = index * settings.chunk_ns
             t1 = min(t0 + settings.chunk_ns, settings.duration_ns)
-            replay.run_chunk(t0)
+            if progress is None:
+                replay.run_chunk(t0)
+            else:
+                replay.run_chunk(t0, on_progress=_in_chunk_progress(progress, replay, index + 1, n_chunks,
+                                                                    settings.duration_ns, start))
             state = pickle.dumps(replay.state(), protocol=pickle.HIGHEST_PROTOCOL)
             write_atomic(_checkpoint(run_dir, index), lambda p, b=state: p.write_bytes(b))
             recorder.close_chunk(index, epoch + t1, t_start_ns=epoch + t0)
@@ -176,6 +191,21 @@ def run_scenario(scenario: Scenario, *, output_dir: str | Path | None = None, re
         if replay is not None:
             replay.close()
     return run_dir
+
+
+def _in_chunk_progress(progress: Callable[[RunProgress], None], replay: Replay, chunk: int, n_chunks: int,
+                       duration_ns: int, start: float) -> Callable[[int], None]:
+    """``Replay.run_chunk``'s ``on_progress(t_ns)`` as throttled :class:`RunProgress` reports."""
+    last = [time.perf_counter()]
+
+    def report(t_ns: int) -> None:
+        now = time.perf_counter()
+        if now - last[0] >= PROGRESS_INTERVAL_S:
+            last[0] = now
+            progress(RunProgress(chunk, n_chunks, t_ns / NS_PER_S, duration_ns / NS_PER_S, now - start,
+                                 replay.events_processed, replay.reclusterings, in_chunk=True))
+
+    return report
 
 
 def _checkpoint(run_dir: Path, index: int) -> Path:
