@@ -43,8 +43,9 @@ def test_every_csi_refresh_is_reported_inside_its_chunk(tmp_path, monkeypatch):
     inside = [(p.chunk, p.sim_s) for p in seen if p.in_chunk]
     ends = [(p.chunk, p.sim_s) for p in seen if not p.in_chunk]
     assert ends == [(1, 20.0), (2, 40.0)]
-    # refreshes every 4 s of simulated time: 0, 4, ..., 16 in chunk 1 and 20, ..., 36 in chunk 2
-    assert inside == [(1, float(t)) for t in range(0, 20, 4)] + [(2, float(t)) for t in range(20, 40, 4)]
+    # refreshes every 4 s of simulated time (0, 4, ..., 16 in chunk 1 and 20, ..., 36 in chunk 2),
+    # then the chunk's end
+    assert inside == ([(1, float(t)) for t in range(0, 24, 4)] + [(2, float(t)) for t in range(20, 44, 4)])
     walls = [p.wall_s for p in seen]
     assert np.all(np.diff(walls) >= 0)
 
