@@ -242,7 +242,9 @@ class RadioConfig(_Model):
                 "beam_pointing='service-centre' steers the aperture pattern; set aperture_radius_m as well"
             )
         if self.antenna_temperature_k is not None and self.noise_figure_db is None:
-            raise ValueError("antenna_temperature_k is used with noise_figure_db only; set it or remove antenna_temperature_k")
+            raise ValueError(
+                "antenna_temperature_k is used with noise_figure_db only; set it or remove antenna_temperature_k"
+            )
         if self.noise_figure_db is None:
             warn_noise_below_thermal(self.noise_dbm, self.bandwidth_mhz, self.link_budget)
         return self

@@ -226,13 +226,15 @@ def describe_link_budget(radio: Any) -> str:
     bandwidth_mhz = float(r["bandwidth_mhz"])
     excess = float(r["noise_dbm"]) - thermal_noise_dbm(bandwidth_mhz)
     if r.get("noise_figure_db") is not None:
-        origin = f"NF {r['noise_figure_db']:g} dB, antenna {r.get('antenna_temperature_k') or REFERENCE_TEMPERATURE_K:g} K"
+        t_ant = r.get("antenna_temperature_k") or REFERENCE_TEMPERATURE_K
+        origin = f"NF {r['noise_figure_db']:g} dB, antenna {t_ant:g} K"
     else:
         origin = "given"
     return (
         f"link budget {r.get('link_budget', 'paper000')}: {float(r['frequency_ghz']):g} GHz, {bandwidth_mhz:g} MHz, "
         f"EIRP {eirp_dbw:.1f} dBW ({eirp_dbw - 10.0 * math.log10(bandwidth_mhz):.1f} dBW/MHz; "
-        f"{float(r['tx_power_dbm']):.1f} dBm into {r['n_h']}x{r['n_v']} elements of {float(r['sat_gain_dbi']):.1f} dBi), "
+        f"{float(r['tx_power_dbm']):.1f} dBm into {r['n_h']}x{r['n_v']} elements of "
+        f"{float(r['sat_gain_dbi']):.1f} dBi), "
         f"UE {float(r['ue_gain_dbi']):g} dBi, noise {float(r['noise_dbm']):.1f} dBm ({origin}; kTB {excess:+.1f} dB), "
         f"CNR {reference_cnr_db(r):.1f} dB for one user at {REFERENCE_ELEVATION_DEG:g} deg from "
         f"{REFERENCE_ALTITUDE_M / 1e3:g} km"

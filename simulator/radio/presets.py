@@ -62,6 +62,10 @@ class LinkBudget:
     antenna_temperature_k: float = REFERENCE_TEMPERATURE_K
 
 
+#: The satellite array of every preset: 8 × 8 elements at half a wavelength (000 Sec. VI; 004 does not
+#: state it). The TR 38.821 presets split their peak gain over it (module docstring).
+_ARRAY = {"n_h": 8, "n_v": 8, "spacing_wavelengths": 0.5}
+
 #: 000 Section VI (CF-mNTN): equal to the ``[radio]`` defaults. σ² = −140 dBm is 000's value, 39 dB
 #: below kTB of 20 MHz: right for reproducing 000's figures, not a physical receiver.
 _PAPER000 = LinkBudget(
@@ -69,8 +73,7 @@ _PAPER000 = LinkBudget(
     source="000 Sec. VI: 5 GHz, 20 MHz, 40 dBm, 3 dBi element, 8x8 UPA, noise -140 dBm",
     fields={
         "frequency_ghz": 5.0, "bandwidth_mhz": 20.0, "tx_power_dbm": 40.0, "ue_tx_power_dbm": 30.0,
-        "noise_dbm": -140.0, "n_h": 8, "n_v": 8, "spacing_wavelengths": 0.5, "sat_gain_dbi": 3.0,
-        "ue_gain_dbi": 0.0,
+        "noise_dbm": -140.0, **_ARRAY, "sat_gain_dbi": 3.0, "ue_gain_dbi": 0.0,
     },
 )
 
@@ -81,9 +84,8 @@ _PAPER004 = LinkBudget(
     source="004 Sec. IV: 2 GHz, 30 MHz, 15 dBW, 30 dBi, noise -174 dBm/Hz, shadowing 4 dB, S-band scintillation",
     fields={
         "frequency_ghz": 2.0, "bandwidth_mhz": 30.0, "tx_power_dbm": 45.0, "ue_tx_power_dbm": 30.0,
-        "noise_dbm": -174.0 + 10.0 * math.log10(30.0e6), "n_h": 8, "n_v": 8, "spacing_wavelengths": 0.5,
-        "sat_gain_dbi": 30.0, "ue_gain_dbi": 0.0, "kappa_db": 10.0, "shadowing": True,
-        "shadowing_sigma_db": 4.0, "scintillation": True,
+        "noise_dbm": -174.0 + 10.0 * math.log10(30.0e6), **_ARRAY, "sat_gain_dbi": 30.0, "ue_gain_dbi": 0.0,
+        "kappa_db": 10.0, "shadowing": True, "shadowing_sigma_db": 4.0, "scintillation": True,
     },
 )
 
@@ -94,8 +96,8 @@ _S_HANDHELD = LinkBudget(
     name="tr38821-s-band-handheld",
     source="TR 38.821 Set-1 LEO-600 S-band, handheld UE (SC9 DL, CNR 6.6 dB at 30 deg)",
     fields={
-        "frequency_ghz": 2.0, "bandwidth_mhz": 30.0, "ue_tx_power_dbm": 23.0, "n_h": 8, "n_v": 8,
-        "spacing_wavelengths": 0.5, "ue_gain_dbi": 0.0, "scintillation": True, "other_losses_db": 3.0,
+        "frequency_ghz": 2.0, "bandwidth_mhz": 30.0, "ue_tx_power_dbm": 23.0, **_ARRAY,
+        "ue_gain_dbi": 0.0, "scintillation": True, "other_losses_db": 3.0,
     },
     eirp_density_dbw_mhz=34.0,
     peak_gain_dbi=30.0,
@@ -109,8 +111,8 @@ _KA_VSAT = LinkBudget(
     name="tr38821-ka-vsat",
     source="TR 38.821 Set-1 LEO-600 Ka-band, VSAT UE (SC6 DL, CNR 8.5 dB at 30 deg)",
     fields={
-        "frequency_ghz": 20.0, "bandwidth_mhz": 400.0, "ue_tx_power_dbm": 33.0, "n_h": 8, "n_v": 8,
-        "spacing_wavelengths": 0.5, "ue_gain_dbi": 39.7, "scintillation": True, "other_losses_db": 0.0,
+        "frequency_ghz": 20.0, "bandwidth_mhz": 400.0, "ue_tx_power_dbm": 33.0, **_ARRAY,
+        "ue_gain_dbi": 39.7, "scintillation": True, "other_losses_db": 0.0,
     },
     eirp_density_dbw_mhz=4.0,
     peak_gain_dbi=38.5,
