@@ -120,6 +120,14 @@ def test_noise_below_ktb_warns_once_and_physical_noise_does_not():
         _scenario("")
     assert len([w for w in caught if issubclass(w.category, NoiseBelowThermalWarning)]) == 1
     assert "\n" not in str(caught[0].message)
+    with warnings.catch_warnings(record=True) as again:
+        warnings.simplefilter("default")  # as a plain `leosim` process runs
+        _scenario("")
+        _scenario("")  # the same scenario loaded twice in one process: still one line
+    below = [w for w in again if issubclass(w.category, NoiseBelowThermalWarning)]
+    assert len(below) == 1 and below[0].filename == "leosim"  # no source line to echo under it
+    assert warnings.formatwarning(below[0].message, below[0].category, below[0].filename,
+                                  below[0].lineno).count("\n") == 1
     with warnings.catch_warnings():
         warnings.simplefilter("error", NoiseBelowThermalWarning)
         for radio in ('link_budget = "tr38821-s-band-handheld"', 'link_budget = "tr38821-ka-vsat"',

@@ -62,6 +62,9 @@ class NoiseBelowThermalWarning(UserWarning):
     """A ``[radio]`` noise power below k_B T0 B: no physical receiver (000's −140 dBm is 39 dB below)."""
 
 
+_WARNING_REGISTRY: dict = {}  # the "once per location" memory of warn_noise_below_thermal
+
+
 def large_scale_gain(
     distance_m: ArrayLike,
     frequency_hz: float,
@@ -171,14 +174,16 @@ def warn_noise_below_thermal(noise_dbm: float, bandwidth_mhz: float, link_budget
         return
     t_sys = REFERENCE_TEMPERATURE_K * 10.0 ** ((noise_dbm - floor) / 10.0)
     of = f" of link budget {link_budget!r}" if link_budget else ""
-    warnings.warn(
+    message = (
         f"radio: noise {noise_dbm:.1f} dBm{of} is {floor - noise_dbm:.1f} dB below kTB = {floor:.1f} dBm "
         f"of {bandwidth_mhz:g} MHz at 290 K (system noise temperature {t_sys:.3g} K): SINRs are not those of "
         "a real receiver; for a physical link set link_budget = 'tr38821-s-band-handheld' or 'tr38821-ka-vsat', "
-        "or noise_figure_db",
-        NoiseBelowThermalWarning,
-        stacklevel=2,
+        "or noise_figure_db"
     )
+    # An explicit location without source text: the default formatter prints the one line only
+    # (no echoed source line), once per message and process under the default filter.
+    warnings.warn_explicit(message, NoiseBelowThermalWarning, filename="leosim", lineno=0,
+                           module=__name__, registry=_WARNING_REGISTRY)
 
 
 def reference_cnr_db(radio: Mapping[str, Any], *, altitude_m: float = REFERENCE_ALTITUDE_M,
