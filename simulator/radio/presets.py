@@ -16,8 +16,9 @@ their physical form and converted with the *resolved* values of the other fields
 The TR 38.821 presets reproduce the link-budget anchors of Table 6.1.3.3-1 at 30° elevation from
 600 km (slant range 1075 km): SC9 S-band handheld CNR 6.6 dB and SC6 Ka-band VSAT CNR 8.5 dB, with
 the simulator's own loss models (P.676 gaseous absorption along the slant path, TR 38.811
-scintillation) plus the TR's fixed shadowing margin in ``other_losses_db``. The presets set the link
-budget only; the channel-model fields (K-factor, LOS model, environment) keep their own defaults.
+scintillation) plus the TR's fixed shadowing margin in ``other_losses_db``. The TR presets set
+the link budget only; the channel-model fields (K-factor, LOS model, environment) keep their own
+defaults. The paper presets carry the papers' whole radio set-up.
 
 >>> sorted(LINK_BUDGETS)
 ['paper000', 'paper004', 'tr38821-ka-vsat', 'tr38821-s-band-handheld']
