@@ -163,3 +163,11 @@ def test_describe_link_budget_states_the_numbers():
     for part in ("2 GHz", "30 MHz", "EIRP 48.8 dBW", "34.0 dBW/MHz", "noise -92.2 dBm", "NF 7 dB", "kTB +7.0 dB",
                  "CNR 6.6 dB"):
         assert part in line
+    # a manifest from before the presets: no link_budget, noise_figure_db or antenna_temperature_k
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NoiseBelowThermalWarning)
+        old = RadioConfig().model_dump(mode="json")
+    for key in ("link_budget", "noise_figure_db", "antenna_temperature_k"):
+        del old[key]
+    line = describe_link_budget(old)
+    assert line.startswith("link budget unnamed: 5 GHz, 20 MHz") and "noise -140.0 dBm (given; kTB -39.0 dB)" in line

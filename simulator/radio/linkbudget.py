@@ -217,7 +217,8 @@ def describe_link_budget(radio: Any) -> str:
     Parameters
     ----------
     radio : :class:`~simulator.scenario.RadioConfig` or mapping — the resolved ``[radio]`` table
-        (``scenario.radio``, or ``manifest["scenario"]["radio"]`` of a run directory)
+        (``scenario.radio``, or ``manifest["scenario"]["radio"]`` of a run directory; a manifest
+        written before presets existed has no ``link_budget`` and is described as "unnamed")
 
     Returns
     -------
@@ -236,7 +237,7 @@ def describe_link_budget(radio: Any) -> str:
     else:
         origin = "given"
     return (
-        f"link budget {r.get('link_budget', 'paper000')}: {float(r['frequency_ghz']):g} GHz, {bandwidth_mhz:g} MHz, "
+        f"link budget {r.get('link_budget', 'unnamed')}: {float(r['frequency_ghz']):g} GHz, {bandwidth_mhz:g} MHz, "
         f"EIRP {eirp_dbw:.1f} dBW ({eirp_dbw - 10.0 * math.log10(bandwidth_mhz):.1f} dBW/MHz; "
         f"{float(r['tx_power_dbm']):.1f} dBm into {r['n_h']}x{r['n_v']} elements of "
         f"{float(r['sat_gain_dbi']):.1f} dBi), "
