@@ -23,6 +23,8 @@ from .cooperation.schemes import scheme_names
 from .errors import ScenarioError
 from .inputs import check_inputs
 from .orbits.walker import PRESETS
+from .radio.linkbudget import warn_noise_below_thermal
+from .radio.presets import DEFAULT_LINK_BUDGET, resolve_link_budget
 
 __all__ = [
     "BAND_SPLIT_GHZ",
@@ -167,10 +169,16 @@ class RadioConfig(_Model):
     """``[radio]``: carrier, powers, antennas and the channel model. Defaults are 000's Section VI.
 
     Edge units (GHz, MHz, dBm, dBi); :func:`simulator.inputs.radio_params` maps them to the
-    SI :class:`~simulator.radio.RadioParams`. ``band`` defaults from the frequency (< 10 GHz: S, else
-    Ka) and ``kappa_model`` from the shape of ``kappa_db`` (a number: constant, a pair: uniform).
+    SI :class:`~simulator.radio.RadioParams`. ``link_budget`` names a preset
+    (:data:`simulator.radio.presets.LINK_BUDGETS`) that fills the fields not given, and the model
+    holds the resolved values (so the manifest records them). ``band`` defaults from the frequency
+    (< 10 GHz: S, else Ka) and ``kappa_model`` from the shape of ``kappa_db`` (a number: constant, a
+    pair: uniform). A noise power below kT₀B (290 K) without a noise figure gets one warning.
     """
 
+    link_budget: str = DEFAULT_LINK_BUDGET
+    noise_figure_db: float | None = Field(ge=0.0, le=30.0, default=None)
+    antenna_temperature_k: float | None = Field(gt=0.0, le=10_000.0, default=None)
     frequency_ghz: float = Field(gt=0.1, le=100.0, default=5.0)
     bandwidth_mhz: float = Field(gt=0.0, le=5_000.0, default=20.0)
     tx_power_dbm: float = Field(ge=-30.0, le=90.0, default=40.0)
@@ -201,7 +209,7 @@ class RadioConfig(_Model):
     def _derived_defaults(cls, data: Any) -> Any:
         if not isinstance(data, dict):
             return data
-        data = dict(data)
+        data = resolve_link_budget(data)  # the radio layer owns the preset values
         freq = data.get("frequency_ghz", 5.0)
         if "band" not in data and isinstance(freq, (int, float)) and not isinstance(freq, bool):
             data["band"] = "S" if freq < BAND_SPLIT_GHZ else "Ka"
@@ -227,6 +235,12 @@ class RadioConfig(_Model):
             raise ValueError(
                 "beam_pointing='service-centre' steers the aperture pattern; set aperture_radius_m as well"
             )
+        if self.antenna_temperature_k is not None and self.noise_figure_db is None:
+            raise ValueError(
+                "antenna_temperature_k is used with noise_figure_db only; set it or remove antenna_temperature_k"
+            )
+        if self.noise_figure_db is None:
+            warn_noise_below_thermal(self.noise_dbm, self.bandwidth_mhz, self.link_budget)
         return self
 
 
@@ -300,7 +314,7 @@ class Scenario(_Model):
     time: TimeConfig
     constellation: ConstellationConfig
     users: UsersConfig
-    radio: RadioConfig = RadioConfig()
+    radio: RadioConfig = Field(default_factory=RadioConfig)
     schemes: SchemesConfig = SchemesConfig()
     events: EventsConfig = EventsConfig()
     output: OutputConfig = OutputConfig()

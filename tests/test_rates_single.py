@@ -92,9 +92,40 @@ def test_slnr_precoder_maximises_the_slnr(leakage: str) -> None:
 def test_slnr_without_leakage_is_smrt() -> None:
     csi, _, _, _ = drop(14, n_sat=4, n_user=4)
     serving = np.array([0, 1, 2, 3])                     # one user per satellite: nothing to leak to
-    w = slnr_precoders(csi, serving, TX_POWER_W, NOISE_W)
+    w = slnr_precoders(csi, serving, TX_POWER_W, NOISE_W, leakage="served")
     mask = serving_one_hot(serving, 4)[..., None]
     assert np.allclose(w, np.where(mask, smrt_precoders(csi), 0.0), atol=1e-12)
+    # the default counts the other satellites' users: it steers away from them, so it is not sMRT
+    assert not np.allclose(slnr_precoders(csi, serving, TX_POWER_W, NOISE_W), w, atol=1e-3)
+
+
+def test_default_slnr_is_the_standard_statistical_slnr() -> None:
+    """Leakage to all users by default (You et al. 2020's SLNR over every user at full reuse).
+
+    The default precoder equals the explicit ``leakage='all'`` one, maximises the all-user SLNR, and
+    on a drop where several satellites serve nearby users leaks less onto other satellites' users
+    than the ``'served'`` precoder, which never looks at them.
+    """
+    from simulator.cooperation.evaluate import RateContext
+
+    csi, serving, p, _ = drop(18, n_sat=3, n_user=10)
+    w_default = slnr_precoders(csi, serving, TX_POWER_W, NOISE_W)
+    w_all = slnr_precoders(csi, serving, TX_POWER_W, NOISE_W, leakage="all")
+    w_served = slnr_precoders(csi, serving, TX_POWER_W, NOISE_W, leakage="served")
+    assert np.array_equal(w_default, w_all)
+    assert RateContext(tx_power_w=TX_POWER_W, noise_w=NOISE_W, n_h=4, n_v=4).slnr_leakage == "all"
+    slnr_all = statistical_slnr(csi, serving, w_default, TX_POWER_W, NOISE_W)
+    assert np.all(slnr_all >= statistical_slnr(csi, serving, w_served, TX_POWER_W, NOISE_W, "all") * (1 - 1e-12))
+    # leakage power onto users of other satellites, summed over each precoder's serving satellite
+    other = serving[None, :] != serving[:, None]                           # [k, j]: j on another satellite
+    proj = np.abs(np.conj(csi.steering) @ np.swapaxes(w_default, -1, -2)) ** 2
+    proj_served = np.abs(np.conj(csi.steering) @ np.swapaxes(w_served, -1, -2)) ** 2
+    k = np.arange(csi.n_user)
+    leak = np.einsum("kj,kj->", other, (csi.beta[:, :, None] * proj)[serving[k], :, k])
+    leak_served = np.einsum("kj,kj->", other, (csi.beta[:, :, None] * proj_served)[serving[k], :, k])
+    assert leak < 0.5 * leak_served
+    assert np.array_equal(sinr_single(csi, serving, "slnr", p, TX_POWER_W, NOISE_W),
+                          sinr_single(csi, serving, "slnr", p, TX_POWER_W, NOISE_W, "all"))
 
 
 def test_inter_satellite_interference_is_counted() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import typing
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -15,18 +16,19 @@ from pydantic import BaseModel
 from simulator.inputs import build_catalog, build_users, radio_params, scenario_start_utc, service_centre_ecef
 from simulator.orbits import geodetic_to_ecef
 from simulator.radio import paper000_params
+from simulator.radio.linkbudget import NoiseBelowThermalWarning
 from simulator.scenario import RSAP_POLICIES, SCHEMES, Scenario, load_scenario, parse_scenario
 
 REPO = Path(__file__).resolve().parents[1]
 SCENARIOS = REPO / "scenarios"
 DOC = REPO / "docs" / "scenarios.md"
-SHIPPED = ("quickstart", "starlink-24h", "rsap-policies", "iridium-handover", "real-starlink")
+SHIPPED = ("quickstart", "starlink-24h", "rsap-policies", "iridium-handover", "real-starlink", "paper000")
 NEEDS_SHARED = {"real-starlink"}
 SWEEP_FILES = {"sweep-smoke"}  # `leosim sweep` files (docs/commands/sweep.md), not replay scenarios
 BOSTON = (42.36, -71.06)
 
 
-def test_the_five_scenarios_are_shipped_and_documented():
+def test_the_shipped_scenarios_are_documented():
     assert {p.stem for p in SCENARIOS.glob("*.toml")} - SWEEP_FILES == set(SHIPPED)
     doc = DOC.read_text()
     for name in SHIPPED:
@@ -39,7 +41,12 @@ def loaded(request, monkeypatch):
         if name in NEEDS_SHARED:
             request.getfixturevalue("shared_tle_dir")  # skips cleanly when ../shared is absent
         monkeypatch.chdir(REPO)
-        sc = load_scenario(SCENARIOS / f"{name}.toml")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", NoiseBelowThermalWarning)
+            sc = load_scenario(SCENARIOS / f"{name}.toml")
+        # Only the scenarios that reproduce a paper use a noise power below kTB, and say so once.
+        below = [w for w in caught if issubclass(w.category, NoiseBelowThermalWarning)]
+        assert len(below) == (sc.radio.link_budget == "paper000")
         catalog = build_catalog(sc)
         return sc, catalog, build_users(sc), radio_params(sc)
 
@@ -63,7 +70,7 @@ def test_shipped_scenario_loads_and_builds(loaded, name):
     assert np.all(np.arccos(np.clip(cos, -1, 1)) * np.linalg.norm(centre) <= sc.users.disc.radius_km * 1e3 + 1.0)
 
 
-@pytest.mark.parametrize("name, hours", [("quickstart", 1), ("starlink-24h", 24)])
+@pytest.mark.parametrize("name, hours", [("quickstart", 1), ("starlink-24h", 24), ("paper000", 1)])
 def test_quickstart_and_24h(loaded, name, hours):
     sc, catalog, users, params = loaded(name)
     assert sc.time.duration_s == hours * 3600.0 and sc.time.step_s == 1.0
@@ -72,7 +79,14 @@ def test_quickstart_and_24h(loaded, name, hours):
     assert (disc.center_lat_deg, disc.center_lon_deg, disc.radius_km, disc.count) == (*BOSTON, 200.0, 10)
     assert tuple(sc.schemes.names) == SCHEMES and tuple(sc.schemes.rsap_policies) == RSAP_POLICIES
     assert (sc.events.min_elevation_deg, sc.events.k_max, sc.events.max_candidate_sats) == (25.0, 8, 20)
-    assert params == paper000_params()  # 000's Section VI radio set-up
+    if name == "paper000":
+        assert params == paper000_params()  # 000's Section VI radio set-up
+    else:  # the physical budget, as documented in docs/scenarios.md
+        assert sc.radio.link_budget == "tr38821-s-band-handheld"
+        assert params.frequency_hz == 2.0e9 and params.bandwidth_hz == 30e6 and params.scintillation
+        assert params.kappa_model == "uniform" and params.kappa_range_db == (15.0, 20.0)
+        ktb_dbm = 10 * np.log10(1.380649e-23 * 290.0 * params.bandwidth_hz) + 30.0
+        assert 10 * np.log10(params.noise_w) + 30.0 == pytest.approx(ktb_dbm + 7.0)
 
 
 def test_rsap_policies(loaded):
@@ -90,10 +104,12 @@ def test_iridium_handover(loaded):
     assert {"single-slnr", "single-smrt", "spot-beam"} <= set(sc.schemes.names)
     assert {"cf-mntn-smrt", "uc-dmimo"} <= set(sc.schemes.names)
     assert params.frequency_hz == 1.621e9 and params.band == "S" and params.zenith_db == 0.035
-    assert params.noise_w == pytest.approx(1e-13)  # −100 dBm
-    # The documented noise: kTB at 290 K over 10.5 MHz (−103.8 dBm) plus a 3.8 dB noise figure.
+    assert sc.radio.link_budget == "tr38821-s-band-handheld"
+    # The documented budget: kTB over 10.5 MHz plus the handheld's 7 dB noise figure (−96.8 dBm) and
+    # the preset's 34 dBW/MHz EIRP density from a 30 dBi peak gain (44.2 dBm).
     ktb_dbm = 10 * np.log10(1.380649e-23 * 290.0 * params.bandwidth_hz) + 30.0
-    assert abs(ktb_dbm + 3.8 - (-100.0)) < 0.05
+    assert 10 * np.log10(params.noise_w) + 30.0 == pytest.approx(ktb_dbm + 7.0)
+    assert round(ktb_dbm + 7.0, 1) == -96.8 and round(sc.radio.tx_power_dbm, 1) == 44.2
 
 
 def test_real_starlink_starts_at_median_epoch(loaded):

@@ -41,7 +41,7 @@ from .mismatched import imrt_estimator, imrt_moments, mr_estimator, mr_sinr
 from .precoder_span import slnr_span, smrt_span, span_projections, szf_span
 from .precoders import smrt_precoders
 from .rates_cfmntn import moments_from_projections, sinr_from_moments, spectral_efficiency, statistical_precoders
-from .single import slnr_precoders_from_mask
+from .single import DEFAULT_LEAKAGE, slnr_precoders_from_mask
 from .spotbeam import beam_angles, beam_weights
 
 __all__ = [
@@ -158,7 +158,7 @@ class RateContext:
         sZF, SLNR; the LOS mean of the iMRT estimator; 004's predicted delay phase ŝ): the refresh
         snapshot's, or the true one at each step (phase tracked between refreshes)
     zf_users : 'all' or 'cluster' — users stacked by sZF (000 eq 11 stacks all)
-    slnr_leakage : 'served' or 'all' — leakage users of the SLNR precoder
+    slnr_leakage : 'all' (default) or 'served' — leakage users of the SLNR precoder
     nlos : 'iid' or 'steering' — 004's scattered part (:func:`~simulator.cooperation.ucdmimo.covariance_terms`)
     phase_aware : bool — 004 precoders compensate the asynchronous-reception phase
     async_frequency_hz : float, Hz, optional — frequency of 004's delay phase s = e^{−j2πfΔτ}
@@ -179,7 +179,7 @@ class RateContext:
     method: str = "gram"
     phase_source: str = "precoder"
     zf_users: str = "all"
-    slnr_leakage: str = "served"
+    slnr_leakage: str = DEFAULT_LEAKAGE
     nlos: str = "iid"
     phase_aware: bool = True
     async_frequency_hz: float | None = None

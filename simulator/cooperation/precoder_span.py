@@ -29,6 +29,7 @@ import numpy as np
 from ..radio.statistical_csi import StatisticalCSI
 from ..radio.steering import SteeringFactors, gram_matrix
 from .precoders import ZF_RCOND
+from .single import DEFAULT_LEAKAGE
 
 __all__ = ["PrecoderSpan", "smrt_span", "szf_span", "slnr_span", "span_projections"]
 
@@ -88,7 +89,7 @@ def szf_span(csi: StatisticalCSI, factors: SteeringFactors, stacked: np.ndarray 
 
 
 def slnr_span(csi: StatisticalCSI, factors: SteeringFactors, served: np.ndarray, tx_power_w: float,
-              noise_w: float | np.ndarray, leakage: str = "served") -> PrecoderSpan:
+              noise_w: float | np.ndarray, leakage: str = DEFAULT_LEAKAGE) -> PrecoderSpan:
     """Statistical SLNR u_j = Â (I + D Ĝ)^{-1} e_j as a span (module docstring; You et al. 2020).
 
     Parameters
@@ -98,7 +99,7 @@ def slnr_span(csi: StatisticalCSI, factors: SteeringFactors, served: np.ndarray,
     served : ndarray, shape (..., L, K), bool — links (s_k, k); the others get no precoder
     tx_power_w : float, W — ρ_t
     noise_w : float or ndarray, shape (...,), W — σ_n²
-    leakage : 'served' (D over the users of satellite l) or 'all' (over every user)
+    leakage : 'all' (D over every user, default) or 'served' (over the users of satellite l)
 
     Returns
     -------

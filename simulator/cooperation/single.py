@@ -18,8 +18,11 @@ Precoders (unit norm, 000 eq 13), both from the statistical CSI only:
 
       w_{l,k} = e^{jφ_{l,k}} u / ||u||,   u = (Σ_{j ∈ J_l} β_{l,j} a_{l,j} a_{l,j}^H + (σ²/ρ) I)^{-1} a_{l,k}
 
-  with J_l the users of satellite l (``leakage='served'``, You et al.'s single-satellite setting)
-  or all users (``'all'``). Including j = k in the sum only rescales u (Sherman–Morrison), so one
+  with J_l all users (``leakage='all'``, the default: the standard statistical SLNR, which counts
+  the leakage a satellite's beam puts on every user, including the users of other satellites at
+  full frequency reuse) or the users of satellite l only (``'served'``, You et al.'s
+  single-satellite setting, blind to inter-satellite leakage: on 000's drops it is 6.5 times
+  weaker, see docs/reproduction.md, Fig. 8). Including j = k in the sum only rescales u (Sherman–Morrison), so one
   matrix per satellite serves all its users. σ²/ρ uses the full transmit power ρ_t, so the
   precoder does not depend on the power weights (the SCA power allocation of 000 Sec. VI can be
   applied on top). e^{jφ} aligns the mean gain like sMRT; it does not change the SLNR.
@@ -57,10 +60,13 @@ __all__ = [
     "montecarlo_sinr_single",
     "StreamMonteCarlo",
     "montecarlo_sinr_streams",
+    "DEFAULT_LEAKAGE",
 ]
 
 SinglePrecoder = Literal["slnr", "smrt"]
 Leakage = Literal["served", "all"]
+#: Leakage users of the statistical SLNR precoder by default: every user (the standard SLNR).
+DEFAULT_LEAKAGE: Leakage = "all"
 
 
 def strongest_satellite(csi: StatisticalCSI) -> np.ndarray:
@@ -95,7 +101,7 @@ def equal_power_single(serving_sat: np.ndarray, n_sat: int) -> np.ndarray:
 
 
 def slnr_precoders(csi: StatisticalCSI, serving_sat: np.ndarray, tx_power_w: float,
-                   noise_w: float | np.ndarray, leakage: Leakage = "served") -> np.ndarray:
+                   noise_w: float | np.ndarray, leakage: Leakage = DEFAULT_LEAKAGE) -> np.ndarray:
     """Statistical SLNR precoders w_{s_k,k} ∝ e^{jφ} (Σ_j β_j a_j a_j^H + σ²/ρ I)^{-1} a_k (You et al. 2020).
 
     Parameters
@@ -104,7 +110,7 @@ def slnr_precoders(csi: StatisticalCSI, serving_sat: np.ndarray, tx_power_w: flo
     serving_sat : ndarray, shape (..., K), int — s_k
     tx_power_w : float, W — ρ_t
     noise_w : float or ndarray, shape (...,), W — σ_n²
-    leakage : 'served' (leakage to the other users of the same satellite) or 'all' (to every user)
+    leakage : 'all' (leakage to every user, default) or 'served' (to the other users of the same satellite)
 
     Returns
     -------
@@ -114,7 +120,7 @@ def slnr_precoders(csi: StatisticalCSI, serving_sat: np.ndarray, tx_power_w: flo
 
 
 def slnr_precoders_from_mask(csi: StatisticalCSI, served: np.ndarray, tx_power_w: float,
-                             noise_w: float | np.ndarray, leakage: Leakage = "served") -> np.ndarray:
+                             noise_w: float | np.ndarray, leakage: Leakage = DEFAULT_LEAKAGE) -> np.ndarray:
     """:func:`slnr_precoders` with the serving links given as a mask (..., L, K) bool, at most one per user.
 
     Users without a serving link (a column of False) get no precoder and, with ``leakage='served'``,
@@ -139,7 +145,7 @@ def slnr_precoders_from_mask(csi: StatisticalCSI, served: np.ndarray, tx_power_w
 
 
 def single_precoders(csi: StatisticalCSI, serving_sat: np.ndarray, precoder: SinglePrecoder | np.ndarray,
-                     tx_power_w: float, noise_w: float | np.ndarray, leakage: Leakage = "served") -> np.ndarray:
+                     tx_power_w: float, noise_w: float | np.ndarray, leakage: Leakage = DEFAULT_LEAKAGE) -> np.ndarray:
     """Precoders of a single-satellite scheme, shape (..., L, K, N), zero except at (s_k, k).
 
     ``precoder`` is 'slnr', 'smrt' (000 eq 9) or an array (..., L, K, N) of fixed precoders (e.g.
@@ -158,7 +164,7 @@ def single_precoders(csi: StatisticalCSI, serving_sat: np.ndarray, precoder: Sin
 
 def sinr_single(csi: StatisticalCSI, serving_sat: np.ndarray, precoder: SinglePrecoder | np.ndarray,
                 p: np.ndarray, tx_power_w: float, noise_w: float | np.ndarray,
-                leakage: Leakage = "served") -> np.ndarray:
+                leakage: Leakage = DEFAULT_LEAKAGE) -> np.ndarray:
     """Closed-form SINR of a single-satellite scheme (000 eq 21 with eqs 65–66), shape (..., K).
 
     SINR_k = ρ p_{s_k,k}² |m_{s_k,k}|² |a^H w_{s_k,k}|² /
@@ -187,14 +193,14 @@ def sinr_single(csi: StatisticalCSI, serving_sat: np.ndarray, precoder: SinglePr
 
 def rates_single(csi: StatisticalCSI, serving_sat: np.ndarray, precoder: SinglePrecoder | np.ndarray,
                  p: np.ndarray, tx_power_w: float, noise_w: float | np.ndarray,
-                 leakage: Leakage = "served") -> np.ndarray:
+                 leakage: Leakage = DEFAULT_LEAKAGE) -> np.ndarray:
     """Spectral efficiency log2(1 + SINR_k) in bit/s/Hz of :func:`sinr_single`; shape (..., K)."""
     return spectral_efficiency(sinr_single(csi, serving_sat, precoder, p, tx_power_w, noise_w, leakage))
 
 
 def coefficients_single(csi: StatisticalCSI, serving_sat: np.ndarray, precoder: SinglePrecoder | np.ndarray,
                         tx_power_w: float, noise_w: float | np.ndarray,
-                        leakage: Leakage = "served") -> SinrCoefficients:
+                        leakage: Leakage = DEFAULT_LEAKAGE) -> SinrCoefficients:
     """Coefficient form (000 eq 27) of :func:`sinr_single` for the SCA power allocation.
 
     ``sinr(coefficients_single(...), p)`` equals ``sinr_single(..., p, ...)`` for every p; entries
@@ -217,7 +223,7 @@ def coefficients_single(csi: StatisticalCSI, serving_sat: np.ndarray, precoder: 
 
 
 def statistical_slnr(csi: StatisticalCSI, serving_sat: np.ndarray, w: np.ndarray, tx_power_w: float,
-                     noise_w: float | np.ndarray, leakage: Leakage = "served") -> np.ndarray:
+                     noise_w: float | np.ndarray, leakage: Leakage = DEFAULT_LEAKAGE) -> np.ndarray:
     """Statistical SLNR_k = ρ w^H R_k w / (ρ Σ_{j∈J, j≠k} w^H R_j w + σ²) at the serving satellite (You et al. 2020).
 
     R_{l,j} = β_{l,j} a_{l,j} a_{l,j}^H (000 eq 8); the precoder w_{s_k,k} is taken at full power
@@ -242,7 +248,7 @@ def statistical_slnr(csi: StatisticalCSI, serving_sat: np.ndarray, w: np.ndarray
 
 def montecarlo_sinr_single(csi: StatisticalCSI, serving_sat: np.ndarray, precoder: SinglePrecoder | np.ndarray,
                            p: np.ndarray, tx_power_w: float, noise_w: float | np.ndarray, n_draws: int,
-                           rng: np.random.Generator, leakage: Leakage = "served", **kwargs) -> MonteCarloSinr:
+                           rng: np.random.Generator, leakage: Leakage = DEFAULT_LEAKAGE, **kwargs) -> MonteCarloSinr:
     """Monte-Carlo counterpart of :func:`sinr_single`: explicit channel draws (000 eq 8), sample terms of eq 21.
 
     Arguments as :func:`sinr_single`, plus ``n_draws`` and ``rng``; further keyword arguments go to

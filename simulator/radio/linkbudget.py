@@ -14,22 +14,55 @@ other losses). The received SNR of a single-antenna link with transmit power ρ_
 
 from __future__ import annotations
 
+import math
+import warnings
+from typing import Any, Mapping
+
 import numpy as np
 from numpy.typing import ArrayLike
 
 from ..constants import BOLTZMANN
 from ..units import db_to_lin, lin_to_db
-from .pathloss import free_space_path_loss
+from .antenna_frame import slant_range_m
+from .pathloss import (
+    free_space_path_loss,
+    free_space_path_loss_db,
+    gaseous_absorption_db,
+    ionospheric_scintillation_db,
+    tropospheric_scintillation_db,
+    zenith_attenuation_db,
+)
 
 __all__ = [
     "REFERENCE_TEMPERATURE_K",
+    "REFERENCE_ALTITUDE_M",
+    "REFERENCE_ELEVATION_DEG",
+    "NoiseBelowThermalWarning",
     "large_scale_gain",
     "noise_power_w",
     "cnr_db",
+    "thermal_noise_dbm",
+    "warn_noise_below_thermal",
+    "reference_cnr_db",
+    "describe_link_budget",
 ]
 
 #: Reference temperature T0 = 290 K of the noise-figure definition (IEEE Std 161; ITU-R P.372).
 REFERENCE_TEMPERATURE_K = 290.0
+#: Geometry of the TR 38.821 link-budget anchors (Table 6.1.3.3-1): LEO-600 seen at 30° elevation.
+REFERENCE_ALTITUDE_M = 600.0e3
+REFERENCE_ELEVATION_DEG = 30.0
+
+
+#: Margin below k_B T0 B before the warning: −174 dBm/Hz (the usual rounding, 004) is 0.02 dB below.
+NOISE_FLOOR_TOLERANCE_DB = 0.05
+
+
+class NoiseBelowThermalWarning(UserWarning):
+    """A ``[radio]`` noise power below k_B T0 B: no physical receiver (000's −140 dBm is 39 dB below)."""
+
+
+_WARNING_REGISTRY: dict = {}  # the "once per location" memory of warn_noise_below_thermal
 
 
 def large_scale_gain(
@@ -122,4 +155,93 @@ def cnr_db(
         - np.asarray(losses_db, dtype=float)
         - lin_to_db(BOLTZMANN)
         - lin_to_db(bandwidth_hz)
+    )
+
+
+def thermal_noise_dbm(bandwidth_mhz: float, temperature_k: float = REFERENCE_TEMPERATURE_K) -> float:
+    """k_B T B in dBm (−174.0 dBm/Hz at 290 K; −101.0 dBm in 20 MHz)."""
+    return 10.0 * math.log10(BOLTZMANN * temperature_k * bandwidth_mhz * 1e6) + 30.0
+
+
+def warn_noise_below_thermal(noise_dbm: float, bandwidth_mhz: float, link_budget: str = "") -> None:
+    """Warn (one :class:`NoiseBelowThermalWarning` line) when ``noise_dbm`` is below k_B T0 B.
+
+    Called for noise powers given directly (``noise_dbm``); a noise figure with an antenna
+    temperature is a physical receiver by construction (a cold-sky VSAT, 150 K, is below k_B T0 B).
+    """
+    floor = thermal_noise_dbm(bandwidth_mhz)
+    if not noise_dbm < floor - NOISE_FLOOR_TOLERANCE_DB:
+        return
+    t_sys = REFERENCE_TEMPERATURE_K * 10.0 ** ((noise_dbm - floor) / 10.0)
+    of = f" of link budget {link_budget!r}" if link_budget else ""
+    message = (
+        f"radio: noise {noise_dbm:.1f} dBm{of} is {floor - noise_dbm:.1f} dB below kTB = {floor:.1f} dBm "
+        f"of {bandwidth_mhz:g} MHz at 290 K (system noise temperature {t_sys:.3g} K): SINRs are not those of "
+        "a real receiver; for a physical link set link_budget = 'tr38821-s-band-handheld' or 'tr38821-ka-vsat', "
+        "or noise_figure_db"
+    )
+    # An explicit location without source text: the default formatter prints the one line only
+    # (no echoed source line), once per message and process under the default filter.
+    warnings.warn_explicit(message, NoiseBelowThermalWarning, filename="leosim", lineno=0,
+                           module=__name__, registry=_WARNING_REGISTRY)
+
+
+def reference_cnr_db(radio: Mapping[str, Any], *, altitude_m: float = REFERENCE_ALTITUDE_M,
+                     elevation_deg: float = REFERENCE_ELEVATION_DEG) -> float:
+    """CNR (dB) of one satellite serving one user with its full power and the array's peak gain.
+
+    ρ_t G^sat N G^ue / (L_fs L_atm L_scint L_other σ²) at ``elevation_deg`` from ``altitude_m``
+    (default: the TR 38.821 anchors' 30° from 600 km), from ``[radio]`` fields in edge units (a
+    resolved :class:`~simulator.scenario.RadioConfig` dumped to a dict, or the manifest's
+    ``scenario.radio``). No aperture pattern (beam centre), shadowing draws or clutter (LOS, median);
+    scintillation as the model applies it (S band at the carrier, Ka band by elevation).
+    """
+    el = math.radians(elevation_deg)
+    f_hz = float(radio["frequency_ghz"]) * 1e9
+    d = float(slant_range_m(altitude_m, el))
+    zenith = radio.get("zenith_attenuation_db")
+    zenith = zenith_attenuation_db(f_hz) if zenith is None else float(zenith)
+    loss = float(free_space_path_loss_db(d, f_hz)) + float(gaseous_absorption_db(el, zenith))
+    loss += float(radio.get("other_losses_db", 0.0))
+    if radio.get("scintillation"):
+        band = radio.get("band", "S")
+        loss += float(ionospheric_scintillation_db(f_hz) if band == "S" else tropospheric_scintillation_db(el))
+    n_elements = int(radio["n_h"]) * int(radio["n_v"])
+    gain = float(radio["sat_gain_dbi"]) + 10.0 * math.log10(n_elements) + float(radio["ue_gain_dbi"])
+    return float(radio["tx_power_dbm"]) + gain - loss - float(radio["noise_dbm"])
+
+
+def describe_link_budget(radio: Any) -> str:
+    """One line stating a scenario's link budget, e.g. for the top of a run report.
+
+    Parameters
+    ----------
+    radio : :class:`~simulator.scenario.RadioConfig` or mapping — the resolved ``[radio]`` table
+        (``scenario.radio``, or ``manifest["scenario"]["radio"]`` of a run directory; a manifest
+        written before presets existed has no ``link_budget`` and is described as "unnamed")
+
+    Returns
+    -------
+    str — preset name, carrier, bandwidth, EIRP (and per element power/gain), UE gain, noise (and its
+    origin), and the reference CNR of :func:`reference_cnr_db` (30° elevation from 600 km)
+    """
+    r = radio.model_dump(mode="json") if hasattr(radio, "model_dump") else dict(radio)
+    n_elements = int(r["n_h"]) * int(r["n_v"])
+    array_db = 10.0 * math.log10(n_elements)
+    eirp_dbw = float(r["tx_power_dbm"]) - 30.0 + float(r["sat_gain_dbi"]) + array_db
+    bandwidth_mhz = float(r["bandwidth_mhz"])
+    excess = float(r["noise_dbm"]) - thermal_noise_dbm(bandwidth_mhz)
+    if r.get("noise_figure_db") is not None:
+        t_ant = r.get("antenna_temperature_k") or REFERENCE_TEMPERATURE_K
+        origin = f"NF {r['noise_figure_db']:g} dB, antenna {t_ant:g} K"
+    else:
+        origin = "given"
+    return (
+        f"link budget {r.get('link_budget', 'unnamed')}: {float(r['frequency_ghz']):g} GHz, {bandwidth_mhz:g} MHz, "
+        f"EIRP {eirp_dbw:.1f} dBW ({eirp_dbw - 10.0 * math.log10(bandwidth_mhz):.1f} dBW/MHz; "
+        f"{float(r['tx_power_dbm']):.1f} dBm into {r['n_h']}x{r['n_v']} elements of "
+        f"{float(r['sat_gain_dbi']):.1f} dBi), "
+        f"UE {float(r['ue_gain_dbi']):g} dBi, noise {float(r['noise_dbm']):.1f} dBm ({origin}; kTB {excess:+.1f} dB), "
+        f"CNR {reference_cnr_db(r):.1f} dB for one user at {REFERENCE_ELEVATION_DEG:g} deg from "
+        f"{REFERENCE_ALTITUDE_M / 1e3:g} km"
     )
