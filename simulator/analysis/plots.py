@@ -80,7 +80,7 @@ def _scheme_index(scheme: str) -> int:
 def scheme_style(scheme: str) -> dict:
     """Colour, dashes and marker of ``scheme`` (matplotlib ``color``, ``linestyle``, ``marker``).
 
-    >>> scheme_style("single-slnr")["linestyle"] == scheme_style("single-smrt")["linestyle"]
+    >>> scheme_style(SCHEMES[3])["linestyle"] == scheme_style(SCHEMES[4])["linestyle"]  # one family
     True
     """
     i = _scheme_index(scheme)
