@@ -58,9 +58,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         name = f": {exc.filename}" if exc.filename else ""
         print(f"leosim: error: {exc.strerror or exc}{name}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("leosim: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    except KeyboardInterrupt as exc:
+        signum = getattr(exc, "signum", None)  # SIGTERM / SIGHUP during `leosim run`
+        print(f"leosim: interrupted{f' ({exc})' if signum else ''}", file=sys.stderr)
+        return 128 + signum if signum else EXIT_INTERRUPTED
     return int(status or 0)
 
 

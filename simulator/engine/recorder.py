@@ -456,7 +456,7 @@ def _delete_run(run_dir: Path) -> None:
             f"{run_dir} is not empty and has no {MANIFEST_NAME}, so it is not a leosim run directory; "
             f"refusing to delete it with --overwrite. Choose another output directory"
         )
-    Manifest.load(run_dir)  # raises unless it is a leosim manifest
+    # A damaged manifest does not stop --overwrite: the check below still refuses foreign files.
     ours = {MANIFEST_NAME, MANIFEST_NAME + TMP_SUFFIX, CHECKPOINTS, *TABLES, REPORT_NAME, REPORT_TABLES}
     foreign = [p for p in run_dir.iterdir() if p.name not in ours or p.is_symlink()
                or (p.name in TABLES and not p.is_dir()) or (p.name == REPORT_NAME and not p.is_file())
