@@ -27,6 +27,7 @@ __all__ = [
     "Scenario",
     "load_scenario",
     "parse_scenario",
+    "locate_error",
 ]
 
 #: Registry names of every scheme (DESIGN.md "Schemes").
@@ -410,11 +411,24 @@ def _check_inputs(sc: Scenario, text: str, source: str) -> None:
     try:
         check_inputs(sc)
     except ScenarioError as exc:
-        message = str(exc)
-        field = re.match(r"^([\w.]+)", message)
-        line = _find_line(text, tuple(field.group(1).split("."))) if field else None
-        where = f"{source}:{line}" if line else source
-        raise ScenarioError(f"{where}: {message}") from None
+        raise _locate(str(exc), text, source) from None
+
+
+def _locate(message: str, text: str, source: str) -> ScenarioError:
+    """``message`` (starting with a dotted field name) prefixed with ``source:line`` of that field."""
+    field = re.match(r"^([\w.]+)", message)
+    line = _find_line(text, tuple(field.group(1).split("."))) if field else None
+    where = f"{source}:{line}" if line else source
+    return ScenarioError(f"{where}: {message}")
+
+
+def locate_error(exc: ScenarioError, path: str | Path) -> ScenarioError:
+    """A ScenarioError found after loading (element sets, users, epochs) located in scenario file ``path``."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        text = ""
+    return _locate(str(exc), text, str(path))
 
 
 def _resolve_paths(sc: Scenario, base: Path, text: str, source: str) -> Scenario:

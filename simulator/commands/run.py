@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..errors import InputError
+from ..errors import InputError, ScenarioError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -28,16 +28,19 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     from ..engine.run import run_scenario, summarise_run
-    from ..scenario import load_scenario
+    from ..scenario import load_scenario, locate_error
 
     if args.max_chunks is not None and args.max_chunks < 1:
         raise InputError(f"--max-chunks={args.max_chunks} must be >= 1")
     scenario = load_scenario(args.scenario)
     reporter = _Reporter(scenario.time.duration_s)
-    with reporter:
-        run_dir = run_scenario(scenario, output_dir=args.output, resume=args.resume, overwrite=args.overwrite,
-                               progress=reporter.update, max_chunks=args.max_chunks,
-                               rate_workers=args.rate_workers, repair=args.repair, notice=_notice)
+    try:
+        with reporter:
+            run_dir = run_scenario(scenario, output_dir=args.output, resume=args.resume, overwrite=args.overwrite,
+                                   progress=reporter.update, max_chunks=args.max_chunks,
+                                   rate_workers=args.rate_workers, repair=args.repair, notice=_notice)
+    except ScenarioError as exc:  # found while reading the inputs: say which scenario and where
+        raise locate_error(exc, args.scenario) from None
     print(f"run directory: {run_dir}")
     _print_service(run_dir)
     _print_summary(summarise_run(run_dir))
