@@ -370,6 +370,12 @@ def test_memory_estimate_refuses_with_the_estimate_and_the_knob(tmp_path, capsys
     inputs = prepare_inputs(scenario)
     with pytest.raises(InputError, match=r"estimated peak memory .* GiB .*users\.disc\.count.*output\.chunk_s"):
         check_memory(scenario, inputs, limit_bytes=24 * 2**30)
+    from simulator.engine.memory import candidate_satellites, estimate_peak_bytes
+
+    # the measurements the model was fitted to (starlink-shell1, 150 km disc, 60 s chunks)
+    c = candidate_satellites(1584, 550e3, 25.0, 150e3, 60.0)
+    assert 0.6e9 < estimate_peak_bytes(200, c, 60) < 1.0e9  # measured 0.67 GB
+    assert estimate_peak_bytes(600, c, 60) > 3.16e9 and estimate_peak_bytes(2000, c, 60) > 19.6e9  # lower bounds
     small = parse_scenario(text.replace("count = 100000", "count = 100"))
     assert check_memory(small, prepare_inputs(small), limit_bytes=24 * 2**30) < 4 * 2**30
     # through the CLI, on this machine: nothing is written
