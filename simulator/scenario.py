@@ -428,7 +428,9 @@ def locate_error(exc: ScenarioError, path: str | Path) -> ScenarioError:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         text = ""
-    return _locate(str(exc), text, str(path))
+    field = getattr(exc, "field", None)  # a ScenarioError that carries its field needs no message parsing
+    message = str(exc) if not field or str(exc).startswith(field) else f"{field}: {exc}"
+    return _locate(message, text, str(path))
 
 
 def _resolve_paths(sc: Scenario, base: Path, text: str, source: str) -> Scenario:
