@@ -166,6 +166,21 @@ def test_sigterm_is_an_interruption_and_a_live_run_cannot_be_resumed_or_rerun(tm
     assert_same_rows(out, reference)
 
 
+def test_two_runs_started_at_once_into_one_new_directory(tmp_path, scenario_file, reference):
+    out = tmp_path / "new" / "run"
+    procs = [_leosim("run", str(scenario_file), "-o", str(out), "--rate-workers", "0") for _ in range(2)]
+    results = [p.communicate(timeout=300) for p in procs]
+    codes = sorted(p.returncode for p in procs)
+    assert codes == [0, 2], results
+    winner, loser = (0, 1) if procs[0].returncode == 0 else (1, 0)
+    err = results[loser][1]
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    # refused by the lock (naming the winner) or, if it came after the winner's end, as not empty
+    assert f"leosim process {procs[winner].pid}" in err or "already exists and is not empty" in err, err
+    assert Manifest.load(out).status == "complete"
+    assert_same_rows(out, reference)
+
+
 def test_kill_9_leaves_no_orphans_and_resume_gives_the_same_rows(tmp_path, scenario_file, reference):
     out = tmp_path / "run"
     proc = _leosim("run", str(scenario_file), "-o", str(out), "--rate-workers", "1")
