@@ -358,8 +358,10 @@ def test_a_reentering_satellite_leaves_service_at_the_floor_instant(tmp_path, ca
         f'{{ name = "under", lat_deg = {float(lat):.4f}, lon_deg = {float(lon):.4f} }}'))
     out = tmp_path / "run"
     status = main(["run", str(scenario), "-o", str(out), "--rate-workers", "0"])
-    printed = capsys.readouterr().out
+    captured = capsys.readouterr()
+    printed = captured.out
     assert status == 0
+    assert "1 satellite(s) fail SGP4 or re-enter" in captured.err and "90001 FALLING" in captured.err
     assert "1 satellite(s) removed from service" in printed and "90001 FALLING" in printed
     service = Manifest.load(out).data["service"]
     assert service["n_removed"] == 1 and service["removed_from_service"][0]["sat_id"] == 90001

@@ -229,6 +229,12 @@ def run_scenario(scenario: Scenario, *, output_dir: str | Path | None = None, re
         raise InputError(f"rate_workers={rate_workers!r}: 0 (rates in this process) or 1 (one worker process)")
     inputs = prepare_inputs(scenario)
     check_memory(scenario, inputs)
+    notice = notice or (lambda message: None)
+    if inputs.service.removed:
+        first = inputs.service.removed[0]
+        notice(f"{len(inputs.service.removed)} satellite(s) fail SGP4 or re-enter during the run and leave service "
+               f"from that instant (first: {first['sat_id']} {first['name'] or '?'} at {first['first_failing_utc']}, "
+               f"{first['reason']}); listed in manifest.json \"service\"")
     if run_dir.exists() and not run_dir.is_dir():
         raise InputError(f"{run_dir} exists and is not a directory; choose another output directory")
     if resume and not (run_dir / MANIFEST_NAME).is_file():
@@ -240,7 +246,7 @@ def run_scenario(scenario: Scenario, *, output_dir: str | Path | None = None, re
         with _signals_as_interrupt():
             return _run_locked(scenario, run_dir, inputs, created, resume=resume, overwrite=overwrite,
                                repair=repair, progress=progress, max_chunks=max_chunks,
-                               rate_workers=rate_workers, notice=notice or (lambda message: None))
+                               rate_workers=rate_workers, notice=notice)
     finally:
         lock.release()
 
