@@ -12,6 +12,7 @@ import importlib
 import os
 import pkgutil
 import sys
+import warnings
 from collections.abc import Sequence
 
 from . import __version__, commands
@@ -37,6 +38,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """leosim's own warnings as one ``leosim: warning: ...`` line; others as Python prints them."""
+    if category.__module__.startswith("simulator"):
+        print(f"leosim: warning: {message}", file=sys.stderr if file is None else file)
+    else:
+        _PYTHON_SHOW_WARNING(message, category, filename, lineno, file, line)
+
+
+_PYTHON_SHOW_WARNING = warnings.showwarning
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     # BLAS/OpenMP thread pools are fixed when numpy loads, i.e. in build_parser. leosim parallelises
     # itself (decision threads and a rate worker in `leosim run`, Dask workers in sweeps); BLAS
@@ -44,6 +56,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     # unless the user has set them.
     for name in THREAD_VARIABLES:
         os.environ.setdefault(name, "1")
+    previous, warnings.showwarning = warnings.showwarning, _show_warning
+    try:
+        return _main(argv)
+    finally:
+        warnings.showwarning = previous
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
@@ -58,9 +78,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         name = f": {exc.filename}" if exc.filename else ""
         print(f"leosim: error: {exc.strerror or exc}{name}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("leosim: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    except KeyboardInterrupt as exc:
+        signum = getattr(exc, "signum", None)  # SIGTERM / SIGHUP during `leosim run`
+        print(f"leosim: interrupted{f' ({exc})' if signum else ''}", file=sys.stderr)
+        return 128 + signum if signum else EXIT_INTERRUPTED
     return int(status or 0)
 
 

@@ -15,7 +15,7 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, ValidationInfo, field_validator, model_validator
 
 from .cooperation.rsap import POLICIES
 from .cooperation.schemes import SCHEMES as _REGISTRY
@@ -34,6 +34,7 @@ __all__ = [
     "Scenario",
     "load_scenario",
     "parse_scenario",
+    "locate_error",
 ]
 
 #: Registry names of the built-in schemes, in registry order (:mod:`simulator.cooperation.schemes`;
@@ -45,18 +46,39 @@ WALKER_PRESETS = tuple(PRESETS)
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Strict: TOML already types its values, so a quoted number, a quoted date or true/false where a
+    # number belongs is a mistake to report, not to coerce; inf and nan are never physical here.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
-PositiveSeconds = Annotated[float, Field(gt=0.0)]
+#: Physical upper bounds (docs/scenarios.md "Limits"): one year of simulated time, periods of a day.
+MAX_DURATION_S = 366 * 86_400.0
+MAX_PERIOD_S = 86_400.0
+#: At most this many output chunks and logging steps per run.
+MAX_CHUNKS = 100_000
+MAX_STEPS = 100_000_000
+#: A scenario ``name`` becomes a folder name: letters, digits, ``.``, ``_``, ``+``, ``-``.
+SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,127}")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+PositiveSeconds = Annotated[float, Field(gt=0.0, le=MAX_PERIOD_S)]
+#: Paths are TOML strings: the one field type converted from a string.
+FilePath = Annotated[Path, Strict(False)]
 
 
 class TimeConfig(_Model):
     """``[time]``: when the replay starts, how long it lasts and how often rates are logged."""
 
-    start_utc: dt.datetime | None = None
-    duration_s: PositiveSeconds
+    start_utc: Annotated[dt.datetime, Strict(False)] | None = None  # a string only from JSON (a manifest)
+    duration_s: float = Field(gt=0.0, le=MAX_DURATION_S)
     step_s: PositiveSeconds = 1.0
+
+    @field_validator("start_utc", mode="before")
+    @classmethod
+    def _toml_datetime(cls, v: Any, info: ValidationInfo) -> Any:
+        if isinstance(v, str) and (info.context or {}).get("toml"):
+            raise ValueError("expected a TOML date-time without quotes, e.g. 2026-02-24T00:00:00Z")
+        return v
 
     @field_validator("start_utc")
     @classmethod
@@ -73,6 +95,9 @@ class TimeConfig(_Model):
             raise ValueError(f"step_s={self.step_s} s is longer than duration_s={self.duration_s} s")
         if round(self.step_s * 1e9) < 1:
             raise ValueError(f"step_s={self.step_s} s is below the 1 ns time resolution")
+        if self.duration_s / self.step_s > MAX_STEPS:
+            raise ValueError(f"duration_s / step_s = {self.duration_s / self.step_s:.3g} logging steps; at most "
+                             f"{MAX_STEPS:.0e} per run (shorten duration_s or lengthen step_s)")
         return self
 
 
@@ -98,7 +123,7 @@ class ConstellationConfig(_Model):
 
     preset: Literal["starlink-shell1", "kuiper-630", "oneweb", "iridium"] | None = None
     walker: WalkerConfig | None = None
-    tle: list[Path] | None = None
+    tle: list[FilePath] | None = None
     skip_invalid: bool = False
 
     @field_validator("tle", mode="before")
@@ -119,7 +144,7 @@ class ConstellationConfig(_Model):
 
 
 class UserPoint(_Model):
-    name: str
+    name: str = Field(min_length=1, max_length=128)
     lat_deg: float = Field(ge=-90.0, le=90.0)
     lon_deg: float = Field(ge=-180.0, lt=360.0)
     height_m: float = Field(ge=-500.0, le=20_000.0, default=0.0)
@@ -132,7 +157,7 @@ class UserDisc(_Model):
     center_lon_deg: float = Field(ge=-180.0, lt=360.0)
     radius_km: float = Field(gt=0.0, le=2_000.0)
     count: int = Field(ge=1, le=100_000)
-    seed: int = Field(ge=0, default=0)
+    seed: int = Field(ge=0, lt=2**63, default=0)
 
 
 class UsersConfig(_Model):
@@ -140,7 +165,7 @@ class UsersConfig(_Model):
 
     points: list[UserPoint] | None = None
     disc: UserDisc | None = None
-    csv: Path | None = None
+    csv: FilePath | None = None
     speed_m_s: float = Field(ge=0.0, le=400.0, default=0.0)
     heading_deg: float = Field(ge=0.0, lt=360.0, default=90.0)
 
@@ -192,7 +217,7 @@ class RadioConfig(_Model):
     aperture_radius_m: float | None = Field(gt=0.0, le=50.0, default=None)
     beam_pointing: Literal["nadir", "service-centre"] = "nadir"
     kappa_model: Literal["constant", "uniform", "tr38811"] = "uniform"
-    kappa_db: float | tuple[float, float] | None = None
+    kappa_db: float | Annotated[tuple[float, float], Strict(False)] | None = None
     environment: Literal["dense_urban", "urban", "suburban", "rural"] = "rural"
     band: Literal["S", "Ka"] = "S"
     los_model: Literal["always", "tr38811"] = "always"
@@ -277,13 +302,13 @@ class EventsConfig(_Model):
 
     min_elevation_deg: float = Field(ge=0.0, lt=90.0, default=25.0)
     csi_period_s: PositiveSeconds = 1.0
-    min_recluster_interval_s: float = Field(ge=0.0, default=15.0)
-    recluster_period_s: float | None = Field(gt=0.0, default=None)
+    min_recluster_interval_s: float = Field(ge=0.0, le=MAX_PERIOD_S, default=15.0)
+    recluster_period_s: float | None = Field(gt=0.0, le=MAX_PERIOD_S, default=None)
     backhaul_delay_s: float = Field(ge=0.0, le=10.0, default=0.0)
     hysteresis_db: float = Field(ge=0.0, le=40.0, default=3.0)
-    time_to_trigger_s: float = Field(ge=0.0, default=0.0)
-    k_max: int = Field(ge=1, default=8)
-    max_candidate_sats: int = Field(ge=1, default=20)
+    time_to_trigger_s: float = Field(ge=0.0, le=MAX_PERIOD_S, default=0.0)
+    k_max: int = Field(ge=1, le=1024, default=8)
+    max_candidate_sats: int = Field(ge=1, le=100_000, default=20)
     cluster_min_elevation_deg: float = Field(ge=0.0, lt=90.0, default=40.0)
     precoder_tracking: Literal["tracked", "snapshot"] = "tracked"
     decision_interference: Literal["phase-averaged", "instantaneous"] = "phase-averaged"
@@ -297,7 +322,7 @@ class OutputConfig(_Model):
     is started), not the scenario file's folder; the default is ``./runs/<scenario name>``.
     """
 
-    directory: Path | None = None
+    directory: FilePath | None = None
     chunk_s: PositiveSeconds = 600.0
     record_csi: bool = False
 
@@ -310,7 +335,7 @@ class Scenario(_Model):
     """
 
     name: str = ""
-    seed: int = Field(ge=0, default=0)
+    seed: int = Field(ge=0, lt=2**63, default=0)
     time: TimeConfig
     constellation: ConstellationConfig
     users: UsersConfig
@@ -318,6 +343,22 @@ class Scenario(_Model):
     schemes: SchemesConfig = SchemesConfig()
     events: EventsConfig = EventsConfig()
     output: OutputConfig = OutputConfig()
+
+    @field_validator("name")
+    @classmethod
+    def _safe_name(cls, v: str) -> str:
+        if not SAFE_NAME.fullmatch(v):
+            raise ValueError("must be 1-128 letters, digits, '.', '_', '+' or '-', starting with a letter or "
+                             "digit (it names the run folder)")
+        return v
+
+    @model_validator(mode="after")
+    def _chunk_count(self) -> "Scenario":
+        n = self.time.duration_s / self.output.chunk_s
+        if n > MAX_CHUNKS:
+            raise ValueError(f"time.duration_s / output.chunk_s = {n:.3g} chunks; at most {MAX_CHUNKS} per run "
+                             f"(lengthen output.chunk_s)")
+        return self
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -343,14 +384,32 @@ def parse_scenario(text: str, *, source: str = "<string>", base_dir: str | Path 
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{source}: invalid TOML: {exc}") from None
-    raw.setdefault("name", Path(source).stem if source != "<string>" else "scenario")
+    _check_strings(raw, text, source)
+    stem = re.sub(r"[^A-Za-z0-9._+-]", "-", Path(source).stem).lstrip("._+-") if source != "<string>" else ""
+    raw.setdefault("name", stem or "scenario")
     try:
-        scenario = Scenario.model_validate(raw)
+        scenario = Scenario.model_validate(raw, context={"toml": True})
     except ValidationError as exc:
         raise ScenarioError(_describe(exc, text, source)) from None
     scenario = _resolve_paths(scenario, Path(base_dir), text, source)
     _check_inputs(scenario, text, source)
     return scenario
+
+
+def _check_strings(raw: Any, text: str, source: str, loc: tuple[str, ...] = ()) -> None:
+    """Reject NUL and other control characters in any string value (and key), naming the field."""
+    items = raw.items() if isinstance(raw, dict) else enumerate(raw) if isinstance(raw, list) else ()
+    for key, value in items:
+        here = (*loc, str(key))
+        field = ".".join(here)
+        for what, s in (("key", key), ("value", value)):
+            if isinstance(s, str) and _CONTROL.search(s):
+                char = _CONTROL.search(s).group()
+                line = _find_line(text, here)
+                where = f"{source}:{line}" if line else source
+                raise ScenarioError(f"{where}: {field}: {what} contains the control character U+{ord(char):04X}; "
+                                    f"remove it")
+        _check_strings(value, text, source, here)
 
 
 def _check_inputs(sc: Scenario, text: str, source: str) -> None:
@@ -361,6 +420,25 @@ def _check_inputs(sc: Scenario, text: str, source: str) -> None:
         line = _find_line(text, tuple(exc.field.split("."))) if exc.field else None
         where = f"{source}:{line}" if line else source
         raise ScenarioError(f"{where}: {exc}", field=exc.field) from None
+
+
+def _locate(message: str, text: str, source: str) -> ScenarioError:
+    """``message`` (starting with a dotted field name) prefixed with ``source:line`` of that field."""
+    field = re.match(r"^([\w.]+)", message)
+    line = _find_line(text, tuple(field.group(1).split("."))) if field else None
+    where = f"{source}:{line}" if line else source
+    return ScenarioError(f"{where}: {message}", field=field.group(1) if field else None)
+
+
+def locate_error(exc: ScenarioError, path: str | Path) -> ScenarioError:
+    """A ScenarioError found after loading (element sets, users, epochs) located in scenario file ``path``."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        text = ""
+    field = getattr(exc, "field", None)  # a ScenarioError that carries its field needs no message parsing
+    message = str(exc) if not field or str(exc).startswith(field) else f"{field}: {exc}"
+    return _locate(message, text, str(path))
 
 
 def _resolve_paths(sc: Scenario, base: Path, text: str, source: str) -> Scenario:
@@ -402,6 +480,10 @@ def _describe(exc: ValidationError, text: str, source: str) -> str:
             msg = "unknown field (check its spelling in docs/scenarios.md)"
         elif err["type"] == "missing":
             msg = "required field is missing"
+        elif err["type"] in _TYPE_HINTS and isinstance(err["input"], (str, bool)):
+            msg = _TYPE_HINTS[err["type"]][isinstance(err["input"], bool)]
+        elif err["type"] == "finite_number":
+            msg = "must be a finite number (not inf or nan)"
         line = _find_line(text, loc)
         where = f"{source}:{line}" if line else source
         value = "" if err["type"] == "missing" or isinstance(err["input"], dict) else f" = {err['input']!r}"
@@ -409,6 +491,18 @@ def _describe(exc: ValidationError, text: str, source: str) -> str:
     head = lines[0]
     more = f" (and {len(lines) - 1} more: {'; '.join(lines[1:3])})" if len(lines) > 1 else ""
     return head + more
+
+
+#: Strict-type errors on a string (index 0) or a boolean (index 1) input: what to write instead.
+_TYPE_HINTS = {
+    "float_type": ("expected a number, got a quoted string (remove the quotes)",
+                   "expected a number, got true/false"),
+    "int_type": ("expected an integer, got a quoted string (remove the quotes)",
+                 "expected an integer, got true/false"),
+    "bool_type": ("expected true or false, got a quoted string (remove the quotes)", ""),
+    "datetime_type": ("expected a TOML date-time without quotes, e.g. 2026-02-24T00:00:00Z",
+                      "expected a TOML date-time, e.g. 2026-02-24T00:00:00Z"),
+}
 
 
 def _find_line(text: str, loc: tuple[str, ...]) -> int | None:

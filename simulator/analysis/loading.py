@@ -125,6 +125,7 @@ class RunData:
         if not run_dir.is_dir():
             raise InputError(f"{run_dir}: no such directory; give the output directory of `leosim run`")
         manifest = Manifest.load(run_dir)
+        manifest.verify()  # a damaged chunk file is named, never read
         data = manifest.data
         scenario = data.get("scenario") or {}
         chunks = data.get("chunks", [])

@@ -1,11 +1,11 @@
-"""``leosim run SCENARIO [-o DIR] [--resume] [--overwrite]``: replay a scenario into a run directory."""
+"""``leosim run SCENARIO [-o DIR] [--resume [--repair]] [--overwrite]``: replay a scenario into a run directory."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from ..errors import InputError
+from ..errors import InputError, ScenarioError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -16,6 +16,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", metavar="DIR", help="run directory (default: the scenario's output.directory)")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run from its last complete chunk")
     p.add_argument("--overwrite", action="store_true", help="replace an existing run directory")
+    p.add_argument("--repair", action="store_true",
+                   help="with --resume: run damaged or missing chunks (and the ones after them) again from the "
+                        "last good checkpoint")
     p.add_argument("--rate-workers", type=int, choices=(0, 1), metavar="{0,1}",
                    help="1: evaluate the logged rates in a worker process beside the event loop; 0: in this "
                         "process (same output). Default: 1 on a machine with two or more cores")
@@ -25,19 +28,48 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     from ..engine.run import run_scenario, summarise_run
-    from ..scenario import load_scenario
+    from ..scenario import load_scenario, locate_error
 
     if args.max_chunks is not None and args.max_chunks < 1:
         raise InputError(f"--max-chunks={args.max_chunks} must be >= 1")
     scenario = load_scenario(args.scenario)
     reporter = _Reporter(scenario.time.duration_s)
-    with reporter:
-        run_dir = run_scenario(scenario, output_dir=args.output, resume=args.resume, overwrite=args.overwrite,
-                               progress=reporter.update, max_chunks=args.max_chunks,
-                               rate_workers=args.rate_workers)
+    try:
+        with reporter:
+            run_dir = run_scenario(scenario, output_dir=args.output, resume=args.resume, overwrite=args.overwrite,
+                                   progress=reporter.update, max_chunks=args.max_chunks,
+                                   rate_workers=args.rate_workers, repair=args.repair, notice=_notice)
+    except ScenarioError as exc:  # found while reading the inputs: say which scenario and where
+        raise locate_error(exc, args.scenario) from None
     print(f"run directory: {run_dir}")
+    _print_service(run_dir)
     _print_summary(summarise_run(run_dir), list(scenario.schemes.names), list(scenario.schemes.rsap_policies))
     return 0
+
+
+def _notice(message: str) -> None:
+    print(f"leosim: note: {message}", file=sys.stderr)
+
+
+def _print_service(run_dir) -> None:
+    """Satellites removed from service (SGP4 failure, re-entry) and skipped element sets, from the manifest."""
+    from ..engine.manifest import Manifest
+
+    service = Manifest.load(run_dir).data.get("service") or {}
+    removed, skipped = service.get("removed_from_service", []), service.get("skipped_records", [])
+    if removed:
+        print(f"\n{len(removed)} satellite(s) removed from service (listed in manifest.json \"service\")")
+        for r in removed[:10]:
+            code = f"SGP4 error {r['code']}: " if r["code"] else ""
+            print(f"  {r['sat_id']} {r['name'] or '?'} from {r['first_failing_utc']}: {code}{r['reason']}")
+        if len(removed) > 10:
+            print(f"  … and {len(removed) - 10} more")
+    if skipped:
+        print(f"\n{len(skipped)} element set(s) skipped (skip_invalid = true)")
+        for line in skipped[:10]:
+            print(f"  {line}")
+        if len(skipped) > 10:
+            print(f"  … and {len(skipped) - 10} more")
 
 
 class _Reporter:

@@ -29,6 +29,7 @@ from ..cooperation.schemes import SchemeDecision
 from ..radio.csi import LinkDraws, compute_statistical_csi
 from ..radio.params import RadioParams
 from .geometry import to_local
+from .lifeline import die_with_parent
 from .rates import RateEvaluator
 
 __all__ = ["BlockRates", "LocalRates", "WorkerRates", "rate_backend"]
@@ -152,6 +153,7 @@ _WORKER: BlockRates | None = None
 def _worker_init(block: BlockRates) -> None:
     global _WORKER
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the replay's to handle; it shuts us down
+    die_with_parent()  # a killed run leaves no idle worker behind
     if hasattr(os, "nice"):  # POSIX
         os.nice(WORKER_NICENESS)
     _WORKER = block

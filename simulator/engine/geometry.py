@@ -147,6 +147,10 @@ def chunk_geometry(
     origin = epoch_utc_ns
     rise = _ns_or(passes["rise_utc"], origin, -np.inf)
     sett = _ns_or(passes["set_utc"], origin, np.inf)
+    if catalog.retired_utc_ns is not None and len(p_sat):  # out of service from the failing instant on
+        limit = (np.asarray(catalog.retired_utc_ns)[p_sat] - origin).astype(float)
+        keep = rise < limit
+        rise, sett, p_sat, p_user = rise[keep], np.minimum(sett[keep], limit[keep]), p_sat[keep], p_user[keep]
     # Windows found in [t0, t0 + duration): a pass cut at the search end is still up there.
     in_chunk = (rise < t1_ns) & (sett > t0_ns)
     sats = np.unique(p_sat[in_chunk])

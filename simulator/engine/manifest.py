@@ -29,6 +29,9 @@ from .schemas import TABLES
 __all__ = [
     "FORMAT",
     "FORMAT_VERSION",
+    "CHECKPOINT_FORMAT_VERSION",
+    "checkpoint_path",
+    "file_sha256",
     "MANIFEST_NAME",
     "TMP_SUFFIX",
     "STATUSES",
@@ -46,6 +49,10 @@ __all__ = [
 
 FORMAT = "leosim-run"
 FORMAT_VERSION = 1
+#: Layout of the engine state in ``checkpoints/chunk-NNNNNN.pkl``; bump it whenever that state changes.
+CHECKPOINT_FORMAT_VERSION = 1
+#: Name of the checkpoint entry in a chunk's ``sha256`` map (the others are table names).
+CHECKPOINT_KEY = "checkpoint"
 MANIFEST_NAME = "manifest.json"
 TMP_SUFFIX = ".tmp"
 STATUSES = ("running", "complete", "interrupted", "failed")
@@ -83,9 +90,20 @@ def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
     try:
         write(tmp)
         commit_tmp(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.errno is not None and not exc.filename:
+            exc.filename = str(path)  # ENOSPC and friends: say which file could not be written
         raise
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file's bytes (hex)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _now_iso() -> str:
@@ -159,6 +177,8 @@ class Manifest:
             "updated_utc": now,
             "resumed_utc": [],
             "seed": scenario.seed,
+            "pid": os.getpid(),
+            "checkpoint_format_version": CHECKPOINT_FORMAT_VERSION,
             "scenario_sha256": scenario_hash(scenario),
             "inputs": input_digests(scenario),
             "versions": package_versions(),
@@ -221,9 +241,16 @@ class Manifest:
         return int(chunks[-1]["t_end_ns"]) if chunks else None
 
     def add_chunk(self, index: int, t_start_ns: int, t_end_ns: int, rows: Mapping[str, int], wall_s: float) -> None:
-        """Record chunk ``index`` as complete and save; ``index`` must be :attr:`next_chunk_index`."""
+        """Record chunk ``index`` as complete and save; ``index`` must be :attr:`next_chunk_index`.
+
+        The SHA-256 of each of the chunk's files (its Parquet files and its checkpoint, whichever
+        exist) is stored under ``sha256`` so damage is found later (:meth:`damage`).
+        """
         if index != self.next_chunk_index:
             raise ValueError(f"chunk {index} cannot follow the manifest's chunks; next is {self.next_chunk_index}")
+        files = {t: chunk_path(self.run_dir, t, index) for t in TABLES}
+        files[CHECKPOINT_KEY] = checkpoint_path(self.run_dir, index)
+        sums = {key: file_sha256(path) for key, path in files.items() if path.is_file()}
         self.data["chunks"].append({
             "index": int(index),
             "t_start_ns": int(t_start_ns),
@@ -233,8 +260,56 @@ class Manifest:
             "rows": {t: int(rows.get(t, 0)) for t in TABLES},
             "wall_s": round(float(wall_s), 6),
             "written_utc": _now_iso(),
+            "sha256": sums,
         })
         self.save()
+
+    def damage(self, *, checkpoints: bool = False) -> tuple[int, str] | None:
+        """The first complete chunk whose files are missing or differ from their stored SHA-256.
+
+        Returns (chunk index, one-line description naming the file) or None when every file checks.
+        Checkpoints are checked only with ``checkpoints=True`` (readers do not need them).
+        """
+        for chunk in self.data["chunks"]:
+            index, sums = chunk["index"], chunk.get("sha256") or {}
+            for table in TABLES:
+                path = chunk_path(self.run_dir, table, index)
+                if chunk["rows"].get(table, 0) > 0 and not path.is_file():
+                    return index, f"{path} is missing (chunk {index} lists {chunk['rows'][table]} {table} rows)"
+                if table in sums and path.is_file() and file_sha256(path) != sums[table]:
+                    return index, f"{path} is damaged (chunk {index}: its SHA-256 differs from the manifest's)"
+            path = checkpoint_path(self.run_dir, index)
+            if checkpoints and CHECKPOINT_KEY in sums and (not path.is_file() or file_sha256(path) != sums[CHECKPOINT_KEY]):
+                state = "damaged" if path.is_file() else "missing"
+                return index, f"{path} is {state} (checkpoint of chunk {index})"
+        return None
+
+    def verify(self) -> None:
+        """Raise InputError naming the first damaged or missing chunk file (see :meth:`damage`)."""
+        found = self.damage()
+        if found is not None:
+            raise InputError(f"{found[1]}; repair the run with `leosim run SCENARIO -o {self.run_dir} --resume --repair`")
+
+    def truncate(self, n_chunks: int) -> None:
+        """Keep only the first ``n_chunks`` complete chunks (the rest are run again on resume); saved."""
+        self.data["chunks"] = [c for c in self.data["chunks"] if c["index"] < n_chunks]
+        self.save()
+
+    def set_service(self, service: dict[str, Any]) -> None:
+        """Store the satellites removed from service and the skipped element sets (``service``); saved."""
+        self.data["service"] = service
+        self.save()
+
+    def check_versions(self, leosim_version: str | None) -> None:
+        """Raise InputError unless this run's checkpoints were written by this code version."""
+        stored_format = self.data.get("checkpoint_format_version")
+        stored_version = (self.data.get("versions") or {}).get("leosim")
+        if stored_format != CHECKPOINT_FORMAT_VERSION or stored_version != leosim_version:
+            raise InputError(
+                f"{self.run_dir}: its checkpoints were written by leosim {stored_version} (checkpoint format "
+                f"{stored_format}); this is leosim {leosim_version} (format {CHECKPOINT_FORMAT_VERSION}), which cannot "
+                f"resume them. Finish it with leosim {stored_version}, or start again with --overwrite"
+            )
 
     def set_status(self, status: str, message: str | None = None) -> None:
         """Set the run status (one of :data:`STATUSES`) with an optional message, and save."""
@@ -248,6 +323,7 @@ class Manifest:
         """Status back to ``running``, the resume instant appended to ``resumed_utc``; saved."""
         self.data["resumed_utc"].append(_now_iso())
         self.data["versions"] = package_versions()
+        self.data["pid"] = os.getpid()
         self.set_status("running")
 
     def check_scenario(self, scenario: Scenario) -> None:
@@ -280,6 +356,11 @@ class Manifest:
 def chunk_path(run_dir: Path, table: str, index: int) -> Path:
     """``run_dir/<table>/chunk-<index:06d>.parquet``."""
     return Path(run_dir) / table / f"chunk-{index:06d}.parquet"
+
+
+def checkpoint_path(run_dir: Path, index: int) -> Path:
+    """``run_dir/checkpoints/chunk-<index:06d>.pkl``: the engine state at the end of chunk ``index``."""
+    return Path(run_dir) / "checkpoints" / f"chunk-{index:06d}.pkl"
 
 
 def _changed_keys(old: Any, new: Any, prefix: str = "") -> list[str]:

@@ -224,9 +224,9 @@ class Recorder:
                 commit_tmp(_tmp_path(final), final)
                 buf.writer = None
         self.manifest.add_chunk(chunk_index, t_start_ns, t_end_ns, rows, time.perf_counter() - self._wall_start)
+        self.next_chunk_index += 1  # at once: an interrupt from here on must not treat the chunk as in progress
         for buf in self._buffers.values():
             buf.drop()
-        self.next_chunk_index += 1
         self._wall_start = time.perf_counter()
         return rows
 
@@ -259,7 +259,8 @@ class Recorder:
                 buf.writer.close()
             final = chunk_path(self.run_dir, table, self.next_chunk_index)
             _tmp_path(final).unlink(missing_ok=True)
-            final.unlink(missing_ok=True)  # renamed before a failure, never listed in the manifest
+            if self.next_chunk_index >= self.manifest.next_chunk_index:  # never delete a listed chunk's file
+                final.unlink(missing_ok=True)  # renamed before a failure, never listed in the manifest
             buf.drop()
 
     def __enter__(self) -> "Recorder":
@@ -456,7 +457,7 @@ def _delete_run(run_dir: Path) -> None:
             f"{run_dir} is not empty and has no {MANIFEST_NAME}, so it is not a leosim run directory; "
             f"refusing to delete it with --overwrite. Choose another output directory"
         )
-    Manifest.load(run_dir)  # raises unless it is a leosim manifest
+    # A damaged manifest does not stop --overwrite: the check below still refuses foreign files.
     ours = {MANIFEST_NAME, MANIFEST_NAME + TMP_SUFFIX, CHECKPOINTS, *TABLES, REPORT_NAME, REPORT_TABLES}
     foreign = [p for p in run_dir.iterdir() if p.name not in ours or p.is_symlink()
                or (p.name in TABLES and not p.is_dir()) or (p.name == REPORT_NAME and not p.is_file())

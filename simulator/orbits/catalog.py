@@ -21,6 +21,8 @@ class Catalog:
     satrecs : tuple of sgp4.api.Satrec — one initialised SGP4 record per satellite
     source : str — where the records came from (a path, ``"<string>"`` or a generator description)
     skipped : tuple of str — one message per record skipped under ``skip_invalid`` (empty otherwise)
+    retired_utc_ns : ndarray, shape (S,), int64, optional — instant (ns since 1970 UTC) from which each
+        satellite is out of service (SGP4 failure or re-entry; int64 max = in service); None = all in service
     """
 
     names: tuple[str, ...]
@@ -28,6 +30,7 @@ class Catalog:
     satrecs: tuple[Satrec, ...]
     source: str = ""
     skipped: tuple[str, ...] = field(default_factory=tuple)
+    retired_utc_ns: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         n = len(self.satrecs)
@@ -57,4 +60,5 @@ class Catalog:
             satrecs=tuple(self.satrecs[i] for i in idx),
             source=self.source,
             skipped=self.skipped,
+            retired_utc_ns=None if self.retired_utc_ns is None else np.asarray(self.retired_utc_ns)[idx],
         )

@@ -27,8 +27,8 @@ from numpy.typing import ArrayLike
 from sgp4.api import SGP4_ERRORS, SatrecArray
 from skyfield.sgp4lib import theta_GMST1982
 
-from ..constants import M_PER_KM, SECONDS_PER_DAY
-from ..timebase import skyfield_time
+from ..constants import M_PER_KM, NS_PER_S, SECONDS_PER_DAY, WGS84_A, WGS84_F
+from ..timebase import format_iso8601_ms, ns_since_epoch_to_jd, skyfield_time
 from .catalog import Catalog
 
 __all__ = [
@@ -44,6 +44,9 @@ __all__ = [
     "propagate_ecef",
     "sgp4_failures",
     "warn_failures",
+    "ALTITUDE_FLOOR_M",
+    "ServiceReport",
+    "service_screen",
 ]
 
 _BLOCK_SAT_STEPS = 1 << 18  # satellite-steps per SGP4 call inside propagate_ecef (6 MB per state array)
@@ -320,3 +323,95 @@ def propagate_ecef(
             warn_failures(failures)
     return Ephemeris(jd=jd, fr=fr, positions_m=pos, velocities_m_s=vel,
                      error_codes=codes, valid=valid, failures=failures)
+
+
+# -- removal from service -----------------------------------------------------------------------
+#: Below this height above the WGS84 ellipsoid a satellite has re-entered for the simulator's
+#: purposes (no LEO satellite keeps station there; SGP4's own decay check, error 6, fires only at
+#: the Earth's surface).
+ALTITUDE_FLOOR_M = 150e3
+_SCREEN_GRID_S = 60.0
+_RESOLUTION_NS = 1_000_000  # the first failing instant is located to 1 ms
+_IN_SERVICE = np.iinfo(np.int64).max
+
+
+@dataclass(frozen=True)
+class ServiceReport:
+    """Satellites removed from service during a run, and element sets skipped on reading.
+
+    Attributes
+    ----------
+    retired_utc_ns : ndarray, shape (S,), int64 — first failing instant, ns since 1970 UTC (int64
+        max for satellites in service throughout)
+    removed : tuple of dict — per removed satellite: ``sat_id``, ``name``, ``first_failing_utc``,
+        ``code`` (SGP4 error code, or None for the altitude floor), ``reason``
+    skipped : tuple of str — element sets skipped under ``skip_invalid`` (file:line: problem)
+    """
+
+    retired_utc_ns: np.ndarray
+    removed: tuple[dict, ...]
+    skipped: tuple[str, ...]
+
+    def as_json(self) -> dict:
+        return {"altitude_floor_km": ALTITUDE_FLOOR_M / 1e3, "n_removed": len(self.removed),
+                "removed_from_service": list(self.removed), "n_skipped_records": len(self.skipped),
+                "skipped_records": list(self.skipped)}
+
+
+def _failure(arr: SatrecArray, epoch_utc_ns: int, t_ns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """SGP4 code (S, T) and height above the ellipsoid (S, T), m, of every satellite of ``arr``.
+
+    The height uses the TEME position's geocentric latitude (TEME's z is within arcminutes of the
+    Earth's axis), which is all a 150 km floor needs.
+    """
+    jd, fr = ns_since_epoch_to_jd(epoch_utc_ns, t_ns)
+    e, r_km, _ = arr.sgp4(np.ascontiguousarray(jd), np.ascontiguousarray(fr))
+    r = np.linalg.norm(r_km, axis=-1) * M_PER_KM
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sin2 = (r_km[..., 2] * M_PER_KM / r) ** 2
+    b = WGS84_A * (1.0 - WGS84_F)
+    surface = 1.0 / np.sqrt((1.0 - sin2) / WGS84_A**2 + sin2 / b**2)
+    return e, r - surface
+
+
+def service_screen(catalog: Catalog, epoch_utc_ns: int, duration_ns: int, *,
+                   floor_m: float = ALTITUDE_FLOOR_M, grid_s: float = _SCREEN_GRID_S) -> ServiceReport:
+    """Find the satellites that fail SGP4 or fall below ``floor_m`` during [0, duration_ns] after the epoch.
+
+    Every satellite is propagated on a ``grid_s`` grid (and at the end); for each one that fails,
+    the first failing instant is located by bisection to 1 ms between its last good and first bad
+    grid point. A failure shorter than the grid between two good points is not seen (SGP4's
+    errors and re-entry persist once they start). A satellite is out of service from that instant
+    for the rest of the run.
+    """
+    n = len(catalog)
+    grid_ns = int(grid_s * NS_PER_S)
+    t = np.unique(np.r_[np.arange(0, duration_ns, grid_ns, dtype=np.int64), np.int64(duration_ns)])
+    retired = np.full(n, _IN_SERVICE, dtype=np.int64)
+    removed = []
+    block = max(1, _BLOCK_SAT_STEPS // max(len(t), 1))
+    for a in range(0, n, block):
+        idx = np.arange(a, min(n, a + block))
+        codes, height = _failure(SatrecArray([catalog.satrecs[i] for i in idx]), epoch_utc_ns, t)
+        bad = (codes != 0) | ~(height >= floor_m)
+        for j in np.flatnonzero(bad.any(axis=1)):
+            k = int(np.argmax(bad[j]))
+            sat = SatrecArray([catalog.satrecs[idx[j]]])
+            lo, hi = (int(t[k - 1]), int(t[k])) if k > 0 else (None, int(t[0]))
+            while lo is not None and hi - lo > _RESOLUTION_NS:
+                mid = (lo + hi) // 2
+                c, h = _failure(sat, epoch_utc_ns, np.array([mid], dtype=np.int64))
+                if c[0, 0] != 0 or not h[0, 0] >= floor_m:
+                    hi = mid
+                else:
+                    lo = mid
+            c, h = _failure(sat, epoch_utc_ns, np.array([hi], dtype=np.int64))
+            code = int(c[0, 0])
+            i = int(idx[j])
+            retired[i] = epoch_utc_ns + hi
+            reason = (SGP4_ERRORS.get(code, "unknown SGP4 error") if code else
+                      f"altitude {h[0, 0] / 1e3:.1f} km is below the {floor_m / 1e3:.0f} km floor (re-entry)")
+            removed.append({"sat_id": int(catalog.sat_ids[i]), "name": catalog.names[i],
+                            "first_failing_utc": str(format_iso8601_ms(epoch_utc_ns + hi)),
+                            "code": code or None, "reason": reason})
+    return ServiceReport(retired_utc_ns=retired, removed=tuple(removed), skipped=tuple(catalog.skipped))

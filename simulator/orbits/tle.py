@@ -288,8 +288,29 @@ def parse_tle_text(text: str, source: str = "<string>", *, skip_invalid: bool = 
     return builder.build()
 
 
+#: The start of a TLE line pair: line number, catalogue number (5 digits or Alpha-5), classification.
+_PAIR1 = re.compile(r"1 ([ 0-9A-Z]{4}[0-9])[A-Z ] ")
+_PAIR2 = re.compile(r"2 ([ 0-9A-Z]{4}[0-9]) ")
+#: Format labels used in messages.
+FORMAT_NAMES = {"tle": "TLE", "omm-json": "OMM JSON", "omm-csv": "OMM CSV", "omm-xml": "OMM XML"}
+
+
 def detect_format(text: str) -> str:
-    """``'omm-json'``, ``'omm-csv'``, ``'omm-xml'`` (not read) or ``'tle'``, from how ``text`` begins."""
+    """``'tle'``, ``'omm-json'``, ``'omm-csv'`` or ``'omm-xml'`` (not read), from the text's structure.
+
+    A TLE line pair anywhere — a line starting ``1 NNNNNC `` followed by one starting ``2 NNNNN ``
+    with the same catalogue number (the checksum-bearing line layout) — makes the file TLE whatever
+    its name lines look like (``[DECAYED] …``, ``<UNKNOWN>``, ``{…}``). Otherwise a leading ``[`` or
+    ``{`` is OMM JSON, a first line with commas naming ``OBJECT_NAME`` or ``NORAD_CAT_ID`` is OMM
+    CSV, a leading ``<`` is OMM XML, and anything else is read as TLE (whose reader says what is wrong).
+    """
+    previous = None
+    for line in text.splitlines():
+        m2 = _PAIR2.match(line)
+        if previous is not None and m2 and m2.group(1) == previous:
+            return "tle"
+        m1 = _PAIR1.match(line)
+        previous = m1.group(1) if m1 else None
     head = text.lstrip()
     if head.startswith(("[", "{")):
         return "omm-json"
@@ -325,9 +346,8 @@ def load_catalog(
 ) -> Catalog:
     """Load satellites from a TLE (2- or 3-line) or CelesTrak OMM (CSV or JSON) file.
 
-    The format is recognised from the content, not the file name: a leading ``[`` or ``{`` is
-    OMM JSON, a first line with commas and ``OBJECT_NAME``/``NORAD_CAT_ID`` is OMM CSV, anything
-    else is read as TLE.
+    The format is recognised from the content's structure, not the file name
+    (:func:`detect_format`); an error names the format the file was read as (``[read as TLE]``).
 
     Parameters
     ----------
@@ -346,13 +366,14 @@ def load_catalog(
         raise TLEError(f"{name}: binary data (NUL character); expected text element sets (TLE or OMM)")
     text = text.removeprefix("\ufeff")
     kind = detect_format(text)
-    if kind == "omm-json":
-        return parse_omm_json(text, name, skip_invalid=skip_invalid)
-    if kind == "omm-csv":
-        return parse_omm_csv(text, name, skip_invalid=skip_invalid)
     if kind == "omm-xml":
         raise TLEError(f"{name}: looks like OMM XML, which leosim does not read; use the CSV or JSON form of OMM")
-    return parse_tle_text(text, name, skip_invalid=skip_invalid)
+    parse = {"omm-json": parse_omm_json, "omm-csv": parse_omm_csv}.get(kind, parse_tle_text)
+    try:
+        return parse(text, name, skip_invalid=skip_invalid)
+    except TLEError as exc:
+        label = FORMAT_NAMES[kind]
+        raise TLEError(str(exc) if label in str(exc) else f"{exc} [read as {label}]") from None
 
 
 def _exp_field(value: float, label: str) -> str:
