@@ -373,6 +373,15 @@ def test_empty_and_blank_files(tmp_path):
             load_catalog(path)
 
 
+@pytest.mark.parametrize("content", ["CelesTrak-style 3-line element set\nhello world\n", "a,b,c\n1,2,3\n",
+                                     "notes about\nsatellites\n"])
+def test_text_that_is_no_element_set_file_is_named_so(tmp_path, content):
+    path = tmp_path / "notes.tle"
+    path.write_text(content)
+    with pytest.raises(TLEError, match=f"^{re.escape(str(path))}: not an element-set file: no TLE data line"):
+        load_catalog(path)
+
+
 def test_all_invalid_with_skip_is_still_an_error():
     with pytest.raises(TLEError, match="no valid element sets in x.tle .1 invalid; first: x.tle:3: checksum"):
         parse_tle_text(record(NAME, L1, L2[:68] + "0"), "x.tle", skip_invalid=True)

@@ -291,6 +291,7 @@ def parse_tle_text(text: str, source: str = "<string>", *, skip_invalid: bool = 
 #: The start of a TLE line pair: line number, catalogue number (5 digits or Alpha-5), classification.
 _PAIR1 = re.compile(r"1 ([ 0-9A-Z]{4}[0-9])[A-Z ] ")
 _PAIR2 = re.compile(r"2 ([ 0-9A-Z]{4}[0-9]) ")
+_TLE_LINE = re.compile(r"^[12] [ 0-9A-Z]{4}[0-9]", re.MULTILINE)  # any TLE data line, however damaged after it
 #: Format labels used in messages.
 FORMAT_NAMES = {"tle": "TLE", "omm-json": "OMM JSON", "omm-csv": "OMM CSV", "omm-xml": "OMM XML"}
 
@@ -368,6 +369,10 @@ def load_catalog(
     kind = detect_format(text)
     if kind == "omm-xml":
         raise TLEError(f"{name}: looks like OMM XML, which leosim does not read; use the CSV or JSON form of OMM")
+    content = [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    if kind == "tle" and content and not _TLE_LINE.search(text):
+        raise TLEError(f"{name}: not an element-set file: no TLE data line (one starting '1 ' or '2 ' and a "
+                       "catalogue number) and no OMM structure (JSON, CSV with OBJECT_NAME/NORAD_CAT_ID, XML)")
     parse = {"omm-json": parse_omm_json, "omm-csv": parse_omm_csv}.get(kind, parse_tle_text)
     try:
         return parse(text, name, skip_invalid=skip_invalid)
