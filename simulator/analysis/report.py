@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..engine.manifest import write_atomic
+from ..fileio import write_atomic
 from ..errors import InputError
 from . import document_html, plots
 from . import (cluster_size_distribution, cluster_size_summary, coverage_summary, coverage_time_km, handover_rate,

@@ -54,7 +54,7 @@ def select_figures(paper: str, numbers: list[str] | None) -> list:
 
 def write_csv(table: pd.DataFrame, path: Path, header: list[str]) -> None:
     """``table`` as CSV preceded by ``# `` comment lines (written to a temporary file, then renamed)."""
-    from ..engine.manifest import write_atomic
+    from ..fileio import write_atomic
 
     def write(tmp: Path) -> None:
         with open(tmp, "w", encoding="utf-8", newline="") as fh:

@@ -13,16 +13,15 @@ import copy
 import hashlib
 import json
 import os
-import platform
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
 from ..scenario import Scenario
+from ..fileio import PACKAGES, TMP_SUFFIX, commit_tmp, file_sha256, package_versions, write_atomic
 from ..timebase import format_iso8601_ms
 from .schemas import TABLES
 
@@ -54,56 +53,7 @@ CHECKPOINT_FORMAT_VERSION = 1
 #: Name of the checkpoint entry in a chunk's ``sha256`` map (the others are table names).
 CHECKPOINT_KEY = "checkpoint"
 MANIFEST_NAME = "manifest.json"
-TMP_SUFFIX = ".tmp"
 STATUSES = ("running", "complete", "interrupted", "failed")
-#: Distributions whose versions are recorded in every manifest.
-PACKAGES = ("leosim", "numpy", "scipy", "sgp4", "skyfield", "simpy", "cvxpy", "clarabel", "pandas", "pyarrow")
-
-
-def _fsync_path(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def commit_tmp(tmp: Path, path: Path) -> None:
-    """Make the finished temporary file ``tmp`` durable and atomically rename it to ``path``.
-
-    fsync of the file, ``os.replace`` (atomic within one file system), fsync of the folder so the
-    rename itself survives a power cut. ``tmp`` must be in the same folder as ``path``.
-    """
-    _fsync_path(tmp)
-    os.replace(tmp, path)
-    _fsync_path(path.parent)
-
-
-def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
-    """Write ``path`` atomically: ``write(tmp)`` fills ``<path>.tmp``, then :func:`commit_tmp`.
-
-    If ``write`` raises, the temporary file is removed and the exception propagates; ``path`` keeps
-    its previous content. A crash (power cut, SIGKILL) can leave only a stray ``*.tmp`` file.
-    """
-    path = Path(path)
-    tmp = path.with_name(path.name + TMP_SUFFIX)
-    try:
-        write(tmp)
-        commit_tmp(tmp, path)
-    except BaseException as exc:
-        tmp.unlink(missing_ok=True)
-        if isinstance(exc, OSError) and exc.errno is not None and not exc.filename:
-            exc.filename = str(path)  # ENOSPC and friends: say which file could not be written
-        raise
-
-
-def file_sha256(path: Path) -> str:
-    """SHA-256 of a file's bytes (hex)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _now_iso() -> str:
@@ -135,17 +85,6 @@ def scenario_hash(scenario: Scenario) -> str:
     payload = {"scenario": dumped, "inputs": input_digests(scenario)}
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"), allow_nan=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def package_versions() -> dict[str, str | None]:
-    """Installed version of Python and of each of :data:`PACKAGES` (None = not installed)."""
-    found: dict[str, str | None] = {"python": platform.python_version()}
-    for name in PACKAGES:
-        try:
-            found[name] = version(name)
-        except PackageNotFoundError:
-            found[name] = None
-    return found
 
 
 class Manifest:

@@ -286,7 +286,7 @@ class _Ledger:
 
     def __init__(self, out: Path, spec: SweepSpec, tasks: list[Task], done: list[Task], *, retries: int,
                  scheduler: str) -> None:
-        from ..engine.manifest import package_versions
+        from ..fileio import package_versions
 
         previous: dict[str, dict] = {}
         created = _utc()

@@ -320,7 +320,7 @@ def execute_task(experiment: str, task: Task, out_dir: str) -> dict[str, Any]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from ..engine.manifest import write_atomic
+    from ..fileio import write_atomic
 
     start, cpu_start = time.perf_counter(), time.process_time()
     rows = get_experiment(experiment)(dict(task.params), task.seed)
@@ -371,7 +371,7 @@ def prepare_output(out_dir: Path, tasks: list[Task]) -> tuple[list[Task], list[T
 
 def write_manifest(out_dir: Path, document: dict[str, Any]) -> None:
     """Write ``out_dir/sweep.json`` atomically (fields in docs/commands/sweep.md)."""
-    from ..engine.manifest import write_atomic
+    from ..fileio import write_atomic
 
     text = json.dumps(document, indent=1, allow_nan=False, default=str)
     write_atomic(Path(out_dir) / MANIFEST_NAME, lambda tmp: tmp.write_text(text, encoding="utf-8"))
