@@ -63,7 +63,7 @@ def run_geometry(run) -> RunGeometry:
     Raises :class:`~simulator.errors.InputError` when the run has no scenario (a synthetic log) or
     its input files (TLE, users CSV) are no longer where the manifest says.
     """
-    from ..engine.inputs import build_catalog, build_users
+    from ..inputs import build_catalog, build_users
     from ..scenario import Scenario
 
     if not run.scenario:
