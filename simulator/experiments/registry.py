@@ -40,6 +40,7 @@ FIGURES: dict[tuple[str, str], "Figure"] = {}
 _EXPERIMENT_MODULES: tuple[str, ...] = (
     "simulator.experiments.cfmntn",
     "simulator.experiments.ucdmimo",
+    "simulator.replay_experiments",  # experiments that run the engine (above both layers)
 )
 _loaded = False
 

@@ -23,13 +23,11 @@ are used as stated (2 GHz, 30 dBi, 15 dBW, 0 dB user gain, 0° mask), the others
 from __future__ import annotations
 
 import dataclasses
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from ..constants import NS_PER_S
 from ..cooperation.evaluate import Allocation, RateContext, evaluate_rates
 from ..cooperation.rsap import POLICIES, select_rsap
 from ..cooperation.schemes import DecideContext, decide
@@ -39,10 +37,14 @@ from ..orbits.walker import preset
 from ..radio.csi import compute_statistical_csi
 from ..radio.params import paper004_params
 from ..units import dbm_to_w, rad, w_to_dbm
-from .constellation import cached_catalog, constellation_snapshot, remaining_service_s
+from .constellation import constellation_snapshot, remaining_service_s
 from .registry import experiment
 
-__all__ = ["DROP_DEFAULTS", "COVERAGE_DEFAULTS", "SCHEMES_004", "uc_dmimo_drop", "uc_dmimo_coverage",
+# The replay-backed experiment of 004 Fig 5 (``uc-dmimo-coverage``) runs the engine, so it lives
+# above both layers, in :mod:`simulator.replay_experiments`; this module gives it its scenario
+# (:func:`coverage_scenario_toml`) and its rows (:func:`coverage_rows`).
+
+__all__ = ["DROP_DEFAULTS", "COVERAGE_DEFAULTS", "SCHEMES_004", "uc_dmimo_drop",
            "antenna_shape", "walker_spec", "coverage_scenario_toml", "coverage_rows"]
 
 #: Schemes of 004 Fig 3, in plotting order.
@@ -254,29 +256,6 @@ def coverage_rows(run_dir: str | Path) -> pd.DataFrame:
     })
 
 
-@experiment("uc-dmimo-coverage")
-def uc_dmimo_coverage(params: dict, seed: int) -> pd.DataFrame:
-    """Coverage time per RSAP policy from a short engine replay (004 Fig 5).
-
-    The replay starts at an instant drawn from ``seed`` in ``window_s`` after the constellation's
-    epoch; users are drawn in the disc with the same seed. Rows: :func:`coverage_rows`.
-    """
-    from ..engine.run import run_scenario
-    from ..scenario import parse_scenario
-    from ..timebase import format_iso8601_ms, jd_to_utc_ns
-
-    p = _resolve_params(params, COVERAGE_DEFAULTS, "uc-dmimo-coverage")
-    catalog = cached_catalog(walker_spec(str(p["constellation"]), p["n_planes"]))[0]
-    rng = np.random.default_rng(seed)
-    start_ns = int(jd_to_utc_ns(catalog.median_epoch_jd())) + int(round(rng.uniform(0.0, float(p["window_s"])))) * NS_PER_S
-    start_utc = str(format_iso8601_ms(start_ns))
-    scenario = parse_scenario(coverage_scenario_toml(p, seed, start_utc), source="<uc-dmimo-coverage>")
-    with tempfile.TemporaryDirectory(prefix="leosim-coverage-") as tmp:
-        # rate_workers=0: a sweep task may run in a daemonic worker, which cannot start processes
-        return coverage_rows(run_scenario(scenario, output_dir=Path(tmp) / "run", rate_workers=0))
-
-
 uc_dmimo_drop.defaults = DROP_DEFAULTS
-uc_dmimo_coverage.defaults = COVERAGE_DEFAULTS
 
 from . import figures_ucdmimo  # noqa: E402,F401  (registers 004 Figs 2–5)
