@@ -42,7 +42,7 @@ from .socp import TOLERANCE, RatioProblem, ScaProblem
 
 __all__ = [
     "BACKENDS", "Decision", "algorithm1", "sca_power", "solve_p3", "p3_bisection", "uniform_power", "admit", "EPSILON",
-    "FIRST_ORDER_MIN_LINKS",
+    "FIRST_ORDER_MIN_LINKS", "resolve_backend",
 ]
 
 EPSILON = 1e-10  #: ε of the reweighting (000 eq 30, Sec. VI-A)
@@ -62,11 +62,14 @@ ACCURACY_LOOSEST = 1e-2  #: the loosest solver tolerance used
 #: first-order path of :mod:`.firstorder`, or the cone programs of :mod:`.socp` by the dense
 #: interior-point method (Clarabel where it does not finish) or by Clarabel alone
 BACKENDS = ("auto", "firstorder", "ipm", "clarabel")
-#: ``"auto"`` takes the first-order path from this many usable links (L·K in play) and the cone
-#: programs below it (socp's own choice between the interior-point method and Clarabel). Measured
-#: with ``leosim bench scale`` (CPU time per sMRT decision, first-order / cone programs): ~1× at
-#: 000's 200 links, 0.3× at 400, 0.03× at 1000.
-FIRST_ORDER_MIN_LINKS = 300
+#: ``"auto"`` takes the first-order path from this many usable links (L·K in play) when the
+#: interference couples each user's weights (rows of G_kj over several links: sMRT's coherent d
+#: terms), and the cone programs otherwise (socp's own choice between the interior-point method and
+#: Clarabel). Measured (sMRT Algorithm 1, 000's set-up with 20 satellites, CPU s on one core, loaded
+#: machine; cone programs / first-order): 0.7 / 1.5 at 400 links, 3.1 / 2.2 at 800, 17.8 / 3.8 at
+#: 2000. Without coupling (sZF, phase-averaged) Clarabel's sparse factorisations stay cheap.
+FIRST_ORDER_MIN_LINKS = 600
+
 
 #: ``factory(coeffs, variables, k_max, method)`` -> a P4 ("sca") or ratio ("dinkelbach") program
 ProblemFactory = Callable[[SinrCoefficients, np.ndarray, "int | None", str], object]
@@ -89,12 +92,15 @@ def _first_order_factory(model: LinkSinr) -> ProblemFactory:
     return factory
 
 
-def _backend(backend: str, n_links: int) -> str:
-    """The backend ``backend`` resolves to for a decision over ``n_links`` usable links."""
+def resolve_backend(backend: str, n_links: int, coupled: bool = True) -> str:
+    """The backend ``backend`` resolves to for a decision over ``n_links`` usable links.
+
+    ``coupled``: some interference row of G_kj touches several of user j's links (sMRT).
+    """
     if backend not in BACKENDS:
         raise InputError(f"backend={backend!r}, expected one of {BACKENDS}")
     if backend == "auto":
-        return "firstorder" if n_links >= FIRST_ORDER_MIN_LINKS else "auto"
+        return "firstorder" if n_links >= FIRST_ORDER_MIN_LINKS and coupled else "auto"
     return backend
 
 
@@ -271,7 +277,7 @@ class _Run:
         self.coeffs, self.users, self.max_inner = coeffs, users, max_inner
         #: the SINR on the usable links: every evaluation, the first-order path and the certificate
         self.model = LinkSinr(coeffs, usable)
-        self.backend = "custom" if factory is not None else _backend(backend, self.model.n_links)
+        self.backend = "custom" if factory is not None else resolve_backend(backend, self.model.n_links, self.model.coupled)
         if factory is None:
             factory = _first_order_factory(self.model) if self.backend == "firstorder" else _cone_factory(self.backend)
         self.factory = factory

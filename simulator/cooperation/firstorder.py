@@ -14,10 +14,11 @@ maximum of min_k ℓ_k over the convex set is global (the ratios are pseudo-conc
 start point, which Algorithm 1 supplies warm.
 
 Layout: each user j keeps its c_j ≤ c links (``LinkSinr``); the power weights are an array q of
-shape (K, c), and user k's interference rows from user j are G_kj restricted to j's links and to
-the rows that are non-zero there (sMRT: c + 2 of the L + 2 rows). One SINR evaluation, and one
-gradient, is then two batched products of K × c × (K·m) numbers — K·links·m, against the
-(L·K)³ of an interior-point iteration.
+shape (K, c), and user k's interference from user j is G_kj restricted to j's links. Rows of G_kj
+that touch a single link (sMRT's diag(c) rows, every row of sZF) add Σ_i W[j, i, k] q_ji²; the others
+(sMRT's two Re/Im d rows) stay as products. One SINR evaluation, and one gradient, is then a few
+passes over K × c × K × 3 numbers — 3 K · links — against the (L·K)³ of an interior-point
+iteration.
 
 The projection onto 37d (||p_l|| ≤ 1) and 37e (p ≥ 0) is a clip and a scaling per satellite;
 with 37c (Σ_k ω_lk p_lk² ≤ K_max) it is the projection onto the intersection of two diagonal
@@ -44,7 +45,9 @@ MU_START = 0.05  #: smoothing μ of the first stage (log sqrt-SINR units: ~5 %)
 MU_MIN = 0.2  #: last stage's μ, per unit of the requested accuracy divided by log K
 MU_STEP = 0.2  #: μ is multiplied by this between stages
 MAX_ITERS = 3000  #: gradient steps of one solve at most
-STALL = 20  #: a stage ends after this many steps without a gain of accuracy / 10 in min ℓ
+STEP_ITERS = 100  #: gradient steps of one ``step`` (the analogue of one SCA step) at most
+STALL = 20  #: a stage ends after this many steps without a gain of accuracy / 100 in min ℓ
+MAX_RESTARTS = 30  #: runs of :func:`maximise_min` in one solve while each gains more than accuracy / 10
 ACCURACY_FLOOR = 5e-4  #: the first-order path solves to no less than this relative accuracy
 NEWTON_STEPS = 60  #: safeguarded Newton steps of a projection case at most
 #: slots below these shares of their satellite's largest weight count as unpowered when fitting the
@@ -65,7 +68,8 @@ class LinkSinr:
     sat : ndarray, shape (K, c), int — satellite of each slot of user j (0 in padding)
     valid : ndarray, shape (K, c), bool — slots that are links
     b : ndarray, shape (K, c) — b_{l,j} of each slot
-    H : ndarray, shape (K, c, K·m) — H[j, i, k·m + r] = row r of G_kj (restricted) on slot i
+    W : ndarray, shape (K, c, K) — W[j, i, k]: Σ of the squares of G_kj's rows that touch slot i only
+    H : ndarray, shape (K, c, K·m) — H[j, i, k·m + r] = row r of G_kj's other rows (restricted) on slot i
     """
 
     def __init__(self, coeffs: SinrCoefficients, links: np.ndarray) -> None:
@@ -88,8 +92,20 @@ class LinkSinr:
         ridx = np.argsort(~rows, axis=1, kind="stable")[:, :m]  # (K_j, m)
         rvalid = np.arange(m)[None, :] < rows.sum(axis=1)[:, None]
         H = np.take_along_axis(Gj, ridx[:, None, None, :], axis=3) * rvalid[:, None, None, :]  # (K_j, c, K_k, m)
-        self.m = m
-        self.H = np.ascontiguousarray(H.reshape(self.n_user, c, self.n_user * m))
+        # rows that touch one slot of user j for every k (sMRT's diag(c) rows, all of sZF's) enter
+        # SINR_k as Σ_i W[j, i, k] q_ji²; only the other rows (sMRT's Re/Im d rows) stay as products
+        single = ((H != 0.0).any(axis=2).sum(axis=1) <= 1) & rvalid  # (K_j, m)
+        self.W = np.einsum("jikr,jr->jik", H * H, single.astype(float))  # (K_j, c, K_k)
+        dense = rvalid & ~single
+        md = max(int(dense.sum(axis=1).max(initial=0)), 1)
+        didx = np.argsort(~dense, axis=1, kind="stable")[:, :md]
+        dvalid = np.arange(md)[None, :] < dense.sum(axis=1)[:, None]
+        H = np.take_along_axis(H, didx[:, None, None, :], axis=3) * dvalid[:, None, None, :]
+        self.m = md
+        #: some row of G_kj touches several of user j's links (coherent interference, sMRT)
+        self.coupled = bool(dense.any())
+        self.H = np.ascontiguousarray(H.reshape(self.n_user, c, self.n_user * md))
+        self._W_flat = self.W.reshape(self.n_user * c, self.n_user)
         self.n_links = int(count.sum())
 
     # -- layout ----------------------------------------------------------------------------------
@@ -106,10 +122,10 @@ class LinkSinr:
 
     # -- evaluation ------------------------------------------------------------------------------
     def forward(self, q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Amplitudes b_k^T p_k (K,), interference-plus-noise (K,), projections G_kj p_j (K_j, K_k, m)."""
+        """Amplitudes b_k^T p_k (K,), interference-plus-noise (K,), projections of the dense rows (K_j, K_k, m)."""
         amp = np.einsum("ji,ji->j", self.b, q)
         proj = np.matmul(q[:, None, :], self.H)[:, 0, :].reshape(self.n_user, self.n_user, self.m)
-        den = np.einsum("jkr,jkr->k", proj, proj) + self.noise
+        den = np.einsum("jkr,jkr->k", proj, proj) + (q * q).reshape(-1) @ self._W_flat + self.noise
         return amp, den, proj
 
     def sinr(self, p: np.ndarray) -> np.ndarray:
@@ -117,13 +133,22 @@ class LinkSinr:
         amp, den, _ = self.forward(self.to_q(p))
         return amp**2 / den
 
-    def back(self, weight: np.ndarray) -> np.ndarray:
-        """Σ_{k,r} weight[j, k, r] H[j, :, (k, r)]: the adjoint of the projections, shape (K, c)."""
-        return np.matmul(self.H, weight.reshape(self.n_user, -1, 1))[:, :, 0]
+    def den_grad(self, q: np.ndarray, proj: np.ndarray, weight: np.ndarray) -> np.ndarray:
+        """Σ_k weight_k ½ ∇_q (interference-plus-noise of k) at q, shape (K, c); ``proj`` from :meth:`forward`."""
+        dense = np.matmul(self.H, (proj * weight[None, :, None]).reshape(self.n_user, -1, 1))[:, :, 0]
+        return dense + q * (self.W @ weight)
+
+    def den_grads(self, q: np.ndarray, proj: np.ndarray) -> np.ndarray:
+        """½ ∇_q of every user's interference-plus-noise, shape (K_j, c, K_k)."""
+        Hk = self.H.reshape(self.n_user, -1, self.n_user, self.m)
+        return np.einsum("jikr,jkr->jik", Hk, proj) + self.W * q[:, :, None]
 
     def leakage(self) -> np.ndarray:
         """Σ_k G_kj^T G_kj on user j's slots, shape (K, c, c) (the leakage of :func:`.algorithm1._leakage_start`)."""
-        return np.matmul(self.H, self.H.transpose(0, 2, 1))
+        leak = np.matmul(self.H, self.H.transpose(0, 2, 1))
+        idx = np.arange(leak.shape[1])
+        leak[:, idx, idx] += self.W.sum(axis=2)
+        return leak
 
 
 def project(q: np.ndarray, sat: np.ndarray, valid: np.ndarray, n_sat: int, wc: np.ndarray | None = None) -> np.ndarray:
@@ -211,9 +236,10 @@ class FirstOrderProblem:
     """P3 of 000 (eq 32) on a subset of a :class:`LinkSinr`'s links, solved by accelerated projected gradient.
 
     It has the interface of :class:`.socp.ScaProblem` (``step``) and :class:`.socp.RatioProblem`
-    (``solve``) that :func:`.algorithm1.algorithm1` drives; both return a near-optimal P3 point from
-    the point given (rather than one SCA or Dinkelbach step), so the optimiser's loop stops after
-    a confirming second solve.
+    (``solve``) that :func:`.algorithm1.algorithm1` drives: ``solve`` (the cold first P3 of the
+    hybrid inner loop) returns a near-optimal P3 point from the point given, ``step`` (each
+    reweighting iteration and the polish) at most STEP_ITERS gradient steps from it; the
+    optimiser's loop repeats either while it gains more than its tolerance.
 
     Parameters
     ----------
@@ -234,30 +260,46 @@ class FirstOrderProblem:
         self._step = 1.0  # the gradient step (1 / Lipschitz estimate) the last solve ended with
 
     def step(self, p_prev: np.ndarray, t_prev: float, *, omega: np.ndarray | None = None) -> tuple[np.ndarray, float]:
-        """Near-optimal P3 point from ``p_prev`` (in place of one SCA step, 000 eqs 36–37); (p, min SINR)."""
-        p = self._solve(p_prev, omega)
+        """Ascent from ``p_prev`` by at most STEP_ITERS gradient steps (in place of one SCA step, 000 eqs
+        36–37: the reweighting loop takes one step per ω, the polish repeats steps while they gain); (p, min SINR)."""
+        p = self._solve(p_prev, omega, STEP_ITERS)
         s = self.model.sinr(p)[self.users]
         return p, float(s.min()) if s.size else 0.0
 
     def solve(self, lam: float, p_ref: np.ndarray, *, omega: np.ndarray | None = None) -> tuple[np.ndarray, float]:
         """Near-optimal P3 point from ``p_ref`` (in place of one Dinkelbach step); (p, sqrt-SINR margin over ``lam``)."""
-        p = self._solve(p_ref, omega)
+        p = self._solve(p_ref, omega, MAX_ITERS)
         s = self.model.sinr(p)[self.users]
         return p, float(np.sqrt(s.min()) - lam) if s.size else 0.0
 
-    def _solve(self, p0: np.ndarray, omega: np.ndarray | None) -> np.ndarray:
+    def _solve(self, p0: np.ndarray, omega: np.ndarray | None, budget: int) -> np.ndarray:
         model = self.model
         wc = None
         if omega is not None and self.k_max is not None:
             wc = np.where(self.active, model.to_q(np.asarray(omega, dtype=float)) / self.k_max, 0.0)
         valid = self.active
         q = project(model.to_q(p0), model.sat, valid, model.n_sat, wc)
-        q, iters, self._step = maximise_min(
-            model, q, valid, self.users, wc, max(float(self.accuracy), ACCURACY_FLOOR), self._step
-        )
+        accuracy = max(float(self.accuracy), ACCURACY_FLOOR)
+        low = _min_ell(model, q, self.users)
+        for _ in range(MAX_RESTARTS):  # a restart re-reads μ from the spread and resets the momentum
+            q, iters, self._step = maximise_min(model, q, valid, self.users, wc, accuracy, self._step, budget)
+            self.iterations += iters
+            budget -= iters
+            if budget <= 0:
+                break
+            new = _min_ell(model, q, self.users)
+            gain, low = new - low, new
+            if not gain > 0.1 * accuracy:
+                break
         self.n_solves += 1
-        self.iterations += iters
         return model.to_p(q)
+
+
+def _min_ell(model: LinkSinr, q: np.ndarray, users: np.ndarray) -> float:
+    """min_k ℓ_k (log sqrt-SINR) at q."""
+    amp, den, _ = model.forward(q)
+    with np.errstate(divide="ignore"):
+        return float(np.min(np.log(np.maximum(amp[users], 0.0)) - 0.5 * np.log(den[users]))) if users.size else 0.0
 
 
 def _objective(model: LinkSinr, q: np.ndarray, users: np.ndarray, mu: float):
@@ -275,13 +317,12 @@ def _objective(model: LinkSinr, q: np.ndarray, users: np.ndarray, mu: float):
     return low - mu * np.log(total), low, y, amp, den, proj
 
 
-def _gradient(model: LinkSinr, y: np.ndarray, amp: np.ndarray, den: np.ndarray, proj: np.ndarray) -> np.ndarray:
+def _gradient(model: LinkSinr, q: np.ndarray, y: np.ndarray, amp: np.ndarray, den: np.ndarray, proj: np.ndarray) -> np.ndarray:
     """∇ Σ_k y_k ℓ_k with respect to the slots q, shape (K, c)."""
     served = y > 0.0
     g = np.zeros_like(model.b)
     g[served] = (y[served] / amp[served])[:, None] * model.b[served]
-    weight = proj * (y / den)[None, :, None]
-    return g - model.back(weight)
+    return g - model.den_grad(q, proj, y / den)
 
 
 def maximise_min(
@@ -292,12 +333,13 @@ def maximise_min(
     wc: np.ndarray | None,
     accuracy: float,
     step: float = 1.0,
+    max_iters: int = MAX_ITERS,
 ) -> tuple[np.ndarray, int, float]:
     """Accelerated projected gradient on F_μ with continuation in μ; returns (best q by min ℓ, steps, last step).
 
     The first μ is the spread of ℓ over the users at q (mean − min, within [μ_min, MU_START]): a warm
     start close to balanced starts close to the end. Stops when the last stage (μ_min = MU_MIN ·
-    accuracy / log K) has not raised min ℓ by accuracy / 10 for STALL steps, or after MAX_ITERS
+    accuracy / log K) has not raised min ℓ by accuracy / 100 for STALL steps, or after ``max_iters``
     steps in all. ``step`` is the initial gradient step (1 / Lipschitz estimate).
     """
     if users.size == 0:
@@ -314,12 +356,12 @@ def maximise_min(
     best, best_low = x, low_x
     z, t_mom = x, 1.0
     iters, stall, stage_best = 0, 0, low_x
-    while iters < MAX_ITERS:
+    while iters < max_iters:
         f_z, _, y, amp, den, proj = _objective(model, z, users, mu)
         if y is None:  # momentum left the domain: restart from x
             z, t_mom = x, 1.0
             continue
-        g = _gradient(model, y, amp, den, proj)
+        g = _gradient(model, z, y, amp, den, proj)
         while True:  # backtracking on the quadratic lower model of the concave-like F_μ
             x_new = proj_(z + step * g)
             d = x_new - z
@@ -342,7 +384,7 @@ def maximise_min(
             step *= 1.25
             if low_new > best_low:
                 best, best_low = x_new, low_new
-        if best_low > stage_best + 0.1 * accuracy:
+        if best_low > stage_best + 0.01 * accuracy:
             stage_best, stall = best_low, 0
         else:
             stall += 1
@@ -388,7 +430,7 @@ def gap_certificate(
     def pieces(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """A = Σ y_k ∇a_k / D_k and B = Σ y_k ∇||·||_k / D_k on the slots (∇g = A − λ B)."""
         A = grad_a * (y / D)[:, None]
-        B = model.back(proj * (y / (D * D))[None, :, None])
+        B = model.den_grad(q, proj, y / (D * D))
         return A, np.where(valid, B, 0.0)
 
     def bound(y: np.ndarray, lam: float) -> tuple[float, np.ndarray]:
@@ -443,8 +485,7 @@ def _multipliers(
 
     n_user, c = model.b.shape
     # ∇g_k on every slot (j, i): b on k's own slots / D_k − λ Σ_r H[j, i, (k, r)] proj[j, k, r] / D_k²
-    Hk = model.H.reshape(n_user, c, n_user, model.m)
-    V = -lam * np.einsum("jikr,jkr->jik", Hk, proj) / (D * D)[None, None, :]
+    V = -lam * model.den_grads(q, proj) / (D * D)[None, None, :]
     own = np.arange(n_user)
     V[own, :, own] += model.b / D[:, None]
     rows = valid
