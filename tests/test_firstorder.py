@@ -127,3 +127,20 @@ def test_admit_respects_each_satellite():
     # capacity 2 x 1 < 4 users: user 2 (b 5) takes satellite 1, user 0 (b 4) satellite 0
     assert admit(usable, b, 1).tolist() == [True, False, True, False]
     assert admit(usable, b, 2).all()
+
+
+def test_bench_scale_quick_reports_times_exponents_and_agreement(capsys, monkeypatch):
+    import json
+
+    from simulator.cli import main
+    from simulator.constants import THREAD_VARIABLES
+
+    for name in THREAD_VARIABLES:
+        monkeypatch.setenv(name, "1")
+    assert main(["bench", "scale", "--quick", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    timed = [r for r in rows if "reclustering_s" in r]
+    assert {(r["K"], r["scheme"]) for r in timed} == {(k, s) for k in (10, 20) for s in ("cf-mntn-smrt", "distance-sca")}
+    assert all(r["reclustering_s"] > 0 and r["peak_mb"] > 0 and r["status"] == "optimal" for r in timed)
+    assert abs(next(r for r in timed if r["K"] == 10 and r["scheme"] == "cf-mntn-smrt")["agreement_pct"]) < 1.0
+    assert {r["scheme"] for r in rows if "exponent" in r} == {"cf-mntn-smrt", "distance-sca"}

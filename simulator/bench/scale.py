@@ -38,7 +38,8 @@ SCHEMES = ("cf-mntn-smrt", "cf-mntn-szf", "cf-mmimo-imrt", "distance-sca", "sing
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--users", default="10,20,40,100,200", help="comma-separated K (default 10,20,40,100,200)")
     parser.add_argument("--max-users", type=int, default=None, help="leave out K above this")
-    parser.add_argument("--quick", action="store_true", help="K 10 and 20, cf-mntn-smrt and distance-sca only (smoke test)")
+    parser.add_argument("--quick", action="store_true",
+                        help="K 10 and 20, 6 links per user, cf-mntn-smrt and distance-sca, agreement at K 10 (smoke test)")
     parser.add_argument("--schemes", default=",".join(SCHEMES), help="comma-separated scheme names")
     parser.add_argument("--max-links", type=int, default=20, help="satellites per user at most (default 20)")
     parser.add_argument("--reclusterings-per-hour", type=float, default=240.0,
@@ -100,10 +101,12 @@ def measure(args: argparse.Namespace) -> list[dict]:
     from ..cooperation.schemes import DecideContext
 
     schemes = ["cf-mntn-smrt", "distance-sca"] if args.quick else [s for s in args.schemes.split(",") if s]
+    max_links = min(args.max_links, 6) if args.quick else args.max_links
+    agreement_max = 10 if args.quick else args.agreement_max_users
     rows, times = [], {s: [] for s in schemes}
     users = _users(args)
     for n_user in users:
-        params, csi = _snapshot(n_user, args.seed, args.max_links)
+        params, csi = _snapshot(n_user, args.seed, max_links)
         k_max = 8 if n_user <= 20 else 16
         ctx = DecideContext(tx_power_w=params.tx_power_w, noise_w=params.noise_power_w, k_max=k_max)
         for name in schemes:
@@ -121,7 +124,7 @@ def measure(args: argparse.Namespace) -> list[dict]:
                    "min_rate_bps_hz": float(np.log2(1.0 + d.min_sinr)),
                    "certificate": float(d.certificate), "status": d.status}
             if name == "cf-mntn-smrt":
-                _, later = _snapshot(n_user, args.seed, args.max_links, dt_s=1.0)
+                _, later = _snapshot(n_user, args.seed, max_links, dt_s=1.0)
                 t0 = time.process_time()
                 _decide(name, later, ctx, prev=d)
                 warm = time.process_time() - t0
@@ -129,7 +132,7 @@ def measure(args: argparse.Namespace) -> list[dict]:
                 _decide(name, later, ctx)
                 cold = time.process_time() - t0
                 row["note"] = f"1 s later: warm {warm:.3g} s, cold {cold:.3g} s"
-                if n_user <= args.agreement_max_users:
+                if n_user <= agreement_max:
                     rel, cert = _agreement(csi, ctx, d)
                     row["agreement_pct"] = 100.0 * rel
                     row["note"] += f"; first-order vs Clarabel min SINR {100 * rel:+.2f} % (Clarabel gap {cert:.1e})"

@@ -42,7 +42,7 @@ from .socp import TOLERANCE, RatioProblem, ScaProblem
 
 __all__ = [
     "BACKENDS", "Decision", "algorithm1", "sca_power", "solve_p3", "p3_bisection", "uniform_power", "admit", "EPSILON",
-    "FIRST_ORDER_MIN_LINKS", "resolve_backend",
+    "FIRST_ORDER_MIN_LINKS", "FIRST_ORDER_MIN_LINKS_UNCOUPLED", "resolve_backend",
 ]
 
 EPSILON = 1e-10  #: ε of the reweighting (000 eq 30, Sec. VI-A)
@@ -67,8 +67,11 @@ BACKENDS = ("auto", "firstorder", "ipm", "clarabel")
 #: terms), and the cone programs otherwise (socp's own choice between the interior-point method and
 #: Clarabel). Measured (sMRT Algorithm 1, 000's set-up with 20 satellites, CPU s on one core, loaded
 #: machine; cone programs / first-order): 0.7 / 1.5 at 400 links, 3.1 / 2.2 at 800, 17.8 / 3.8 at
-#: 2000. Without coupling (sZF, phase-averaged) Clarabel's sparse factorisations stay cheap.
+#: 2000. Without coupling (sZF, phase-averaged) Clarabel's sparse factorisations stay cheap longer
+#: (sZF: 0.12 / 0.9 s at 400 links, 0.21 / 1.2 s at 800) but not for ever (> 600 / 2.4 s at 2000).
 FIRST_ORDER_MIN_LINKS = 600
+#: ... and from this many links without coupling
+FIRST_ORDER_MIN_LINKS_UNCOUPLED = 1000
 
 
 #: ``factory(coeffs, variables, k_max, method)`` -> a P4 ("sca") or ratio ("dinkelbach") program
@@ -100,7 +103,7 @@ def resolve_backend(backend: str, n_links: int, coupled: bool = True) -> str:
     if backend not in BACKENDS:
         raise InputError(f"backend={backend!r}, expected one of {BACKENDS}")
     if backend == "auto":
-        return "firstorder" if n_links >= FIRST_ORDER_MIN_LINKS and coupled else "auto"
+        return "firstorder" if n_links >= (FIRST_ORDER_MIN_LINKS if coupled else FIRST_ORDER_MIN_LINKS_UNCOUPLED) else "auto"
     return backend
 
 
