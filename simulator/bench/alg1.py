@@ -29,21 +29,17 @@ child's rows (as ``bench rates`` and ``bench drops``): the interior-point method
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import subprocess
-import sys
 import time
 import warnings
 
 import numpy as np
 
-from ..constants import THREAD_VARIABLES
 from ..cooperation.algorithm1 import Decision, algorithm1, resolve_backend, solve_p3
 from ..cooperation.baselines import alg1_uniform, distance_sca, distance_uniform
 from ..cooperation.coefficients import SinrCoefficients, signal_and_interference
 from ..cooperation.socp import RatioProblem, ScaProblem
 from ..errors import SolverError
+from ._child import single_threaded
 
 DESCRIPTION = "Algorithm 1 (000): dense IPM / Clarabel vs cvxpy rebuilt each iteration / DPP; warm start; Fig. 5"
 K_MAX = 8
@@ -352,16 +348,7 @@ def _precoder_rows(precoder: str, args: argparse.Namespace) -> list[dict]:
 
 
 def run(args: argparse.Namespace) -> list[dict]:
-    if all(os.environ.get(name) == "1" for name in THREAD_VARIABLES):
-        return measure(args)
-    env = dict(os.environ, **{name: "1" for name in THREAD_VARIABLES})
-    argv = [sys.executable, "-m", "simulator.cli", "bench", "alg1", "--json"]
-    for name in ("drops", "precoders", "paper_sca_drops", "seed"):
-        argv += [f"--{name.replace('_', '-')}", str(getattr(args, name))]
-    child = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
-    if child.returncode != 0:
-        raise RuntimeError(f"single-threaded child run failed ({child.returncode}):\n{child.stderr}")
-    return json.loads(child.stdout)
+    return single_threaded("alg1", args, measure, ("drops", "precoders", "paper_sca_drops", "seed"))
 
 
 def measure(args: argparse.Namespace) -> list[dict]:

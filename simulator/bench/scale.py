@@ -20,16 +20,12 @@ in one run and single-threaded (as ``bench alg1``):
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import subprocess
-import sys
 import time
 import tracemalloc
 
 import numpy as np
 
-from ..constants import THREAD_VARIABLES
+from ._child import single_threaded
 
 DESCRIPTION = "Time per reclustering vs users K (10–200) per optimising scheme: fitted exponent, memory, agreement"
 SCHEMES = ("cf-mntn-smrt", "cf-mntn-szf", "cf-mmimo-imrt", "distance-sca", "single-smrt", "single-slnr", "alg1-uniform")
@@ -146,17 +142,5 @@ def measure(args: argparse.Namespace) -> list[dict]:
 
 
 def run(args: argparse.Namespace) -> list[dict]:
-    if all(os.environ.get(name) == "1" for name in THREAD_VARIABLES):
-        return measure(args)
-    env = dict(os.environ, **{name: "1" for name in THREAD_VARIABLES})
-    argv = [sys.executable, "-m", "simulator.cli", "bench", "scale", "--json"]
-    for name in ("users", "schemes", "max_links", "reclusterings_per_hour", "agreement_max_users", "seed"):
-        argv += [f"--{name.replace('_', '-')}", str(getattr(args, name))]
-    if args.max_users is not None:
-        argv += ["--max-users", str(args.max_users)]
-    if args.quick:
-        argv.append("--quick")
-    child = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
-    if child.returncode != 0:
-        raise RuntimeError(f"single-threaded child run failed ({child.returncode}):\n{child.stderr}")
-    return json.loads(child.stdout)
+    options = ("users", "schemes", "max_links", "reclusterings_per_hour", "agreement_max_users", "seed", "max_users")
+    return single_threaded("scale", args, measure, options, ("quick",))

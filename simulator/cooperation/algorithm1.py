@@ -68,7 +68,7 @@ BACKENDS = ("auto", "firstorder", "ipm", "clarabel")
 #: Clarabel). Measured (sMRT Algorithm 1, 000's set-up with 20 satellites, CPU s on one core, loaded
 #: machine; cone programs / first-order): 0.7 / 1.5 at 400 links, 3.1 / 2.2 at 800, 17.8 / 3.8 at
 #: 2000. Without coupling (sZF, phase-averaged) Clarabel's sparse factorisations stay cheap longer
-#: (sZF: 0.12 / 0.9 s at 400 links, 0.21 / 1.2 s at 800) but not for ever (> 600 / 2.4 s at 2000).
+#: (sZF: 0.12 / 0.9 s at 400 links, 0.21 / 1.2 s at 800) but not for ever (128 / 2.4 s at 2000).
 FIRST_ORDER_MIN_LINKS = 600
 #: ... and from this many links without coupling
 FIRST_ORDER_MIN_LINKS_UNCOUPLED = 1000
