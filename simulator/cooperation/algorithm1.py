@@ -568,7 +568,9 @@ def algorithm1(
         # Polish on each satellite's K_max strongest links that still carry power: the support found
         # plus, where a satellite has room, links the reweighting was fading out (none idles).
         support = _prune(p, b, live & (p > 0.0), k_max)
-        final, _ = run.p3(_scale_into(p * support, None, None), support, method=refine, tol=tol)
+        # the first-order path's "sca" step is a budgeted ascent; the polish decides the rate: solve it fully
+        polish = "dinkelbach" if run.backend == "firstorder" else refine
+        final, _ = run.p3(_scale_into(p * support, None, None), support, method=polish, tol=tol)
         cluster = support & (_shares(final, b) > LINK_FLOOR)
         return run.decision(final * cluster, cluster, usable, outer=outer, notes=notes, omega=omega, start=start)
     except SolverError as err:
