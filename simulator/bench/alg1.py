@@ -29,21 +29,17 @@ child's rows (as ``bench rates`` and ``bench drops``): the interior-point method
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import subprocess
-import sys
 import time
 import warnings
 
 import numpy as np
 
-from ..constants import THREAD_VARIABLES
-from ..cooperation.algorithm1 import Decision, algorithm1, solve_p3
+from ..cooperation.algorithm1 import Decision, algorithm1, resolve_backend, solve_p3
 from ..cooperation.baselines import alg1_uniform, distance_sca, distance_uniform
 from ..cooperation.coefficients import SinrCoefficients, signal_and_interference
 from ..cooperation.socp import RatioProblem, ScaProblem
 from ..errors import SolverError
+from ._child import single_threaded
 
 DESCRIPTION = "Algorithm 1 (000): dense IPM / Clarabel vs cvxpy rebuilt each iteration / DPP; warm start; Fig. 5"
 K_MAX = 8
@@ -257,9 +253,10 @@ def _p3_rows(precoder: str, args: argparse.Namespace) -> list[dict]:
 
 
 def _precoder_rows(precoder: str, args: argparse.Namespace) -> list[dict]:
-    keys = ("ours", "ipm", "clarabel", "rebuilt", "dpp", "paper", "warm", "recold")
+    keys = ("ours", "ipm", "clarabel", "firstorder", "rebuilt", "dpp", "paper", "warm", "recold")
     t = {k: [] for k in keys}
-    rate = {k: [] for k in ("ours", "ipm", "clarabel", "rebuilt", "dpp", "warm", "recold", "distance-sca",
+    chosen = set()
+    rate = {k: [] for k in ("ours", "ipm", "clarabel", "firstorder", "rebuilt", "dpp", "warm", "recold", "distance-sca",
                             "distance-uniform", "alg1-uniform")}
     iters: list[tuple[int, int]] = []
     statuses = []
@@ -276,6 +273,10 @@ def _precoder_rows(precoder: str, args: argparse.Namespace) -> list[dict]:
                 d = d_k
                 iters.append((d.inner_iters, d.outer_iters))
                 statuses.append(d.status)
+        chosen.add(resolve_backend("auto", int(np.sum(coeffs.b > 0))))
+        d_fo, dt = _timed(algorithm1, coeffs, K_MAX, backend="firstorder")
+        t["firstorder"].append(dt)
+        rate["firstorder"].append(_rate(d_fo))
         for key, factory in (("rebuilt", CvxpyRebuilt), ("dpp", CvxpyDpp)):
             db, dt = _timed(algorithm1, coeffs, K_MAX, problem_factory=factory)
             t[key].append(dt)
@@ -298,6 +299,7 @@ def _precoder_rows(precoder: str, args: argparse.Namespace) -> list[dict]:
     rel = {k: float(np.max(np.abs(np.array(rate[k]) - ours) / ours)) * 100
            for k in ("ipm", "clarabel", "rebuilt", "dpp")}
     base = {"precoder": precoder, "drops": args.drops}
+    fo_vs_ipm = np.array(rate["firstorder"]) / np.array(rate["ipm"]) - 1.0
     tot = {key: {k: float(sum(s[k] for s in v)) for k in v[0]} for key, v in stats.items()}
 
     def per_program(key: str) -> str:
@@ -312,12 +314,18 @@ def _precoder_rows(precoder: str, args: argparse.Namespace) -> list[dict]:
          "note": f"cone programs {int(np.median(inner))} median [{inner.min()}–{inner.max()}], outer "
                  f"{int(np.median(outer))} [{outer.min()}–{outer.max()}], total {int(np.median(total))} "
                  f"[{total.min()}–{total.max()}], total <= 35 in {int((total <= 35).sum())}/{len(total)}; "
-                 f"status {sorted(set(statuses))}; {per_program('ours')}"},
+                 f"status {sorted(set(statuses))}; backend auto chose {sorted(chosen)}; {per_program('ours')}"},
         {**base, "case": "alg1 cold, backend=\"ipm\" (every program)", "median_ms": med["ipm"],
          "ratio": med["ipm"] / med["ours"], "max_min_rate_diff_pct": rel["ipm"], "note": per_program("ipm")},
         {**base, "case": "alg1 cold, backend=\"clarabel\" (direct conic data)", "median_ms": med["clarabel"],
          "ratio": med["clarabel"] / med["ours"], "max_min_rate_diff_pct": rel["clarabel"],
          "note": per_program("clarabel")},
+        {**base, "case": "alg1 cold, backend=\"firstorder\" (accelerated projected gradient)",
+         "median_ms": med["firstorder"], "ratio": med["firstorder"] / med["ours"],
+         "max_min_rate_diff_pct": float(np.max(np.abs(fo_vs_ipm))) * 100,
+         "target": "min rate within 0.5 % of backend=\"ipm\"",
+         "note": f"min rate vs ipm {100 * np.median(fo_vs_ipm):+.3f} % median "
+                 f"[{100 * fo_vs_ipm.min():+.3f}, {100 * fo_vs_ipm.max():+.3f}]"},
         {**base, "case": "alg1 cold, cvxpy rebuilt every iteration (baseline)", "median_ms": med["rebuilt"],
          "ratio": med["rebuilt"] / med["ours"], "max_min_rate_diff_pct": rel["rebuilt"],
          "target": "ratio ≥ 20 (goal 50), diff ≤ 1 %"},
@@ -340,16 +348,7 @@ def _precoder_rows(precoder: str, args: argparse.Namespace) -> list[dict]:
 
 
 def run(args: argparse.Namespace) -> list[dict]:
-    if all(os.environ.get(name) == "1" for name in THREAD_VARIABLES):
-        return measure(args)
-    env = dict(os.environ, **{name: "1" for name in THREAD_VARIABLES})
-    argv = [sys.executable, "-m", "simulator.cli", "bench", "alg1", "--json"]
-    for name in ("drops", "precoders", "paper_sca_drops", "seed"):
-        argv += [f"--{name.replace('_', '-')}", str(getattr(args, name))]
-    child = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
-    if child.returncode != 0:
-        raise RuntimeError(f"single-threaded child run failed ({child.returncode}):\n{child.stderr}")
-    return json.loads(child.stdout)
+    return single_threaded("alg1", args, measure, ("drops", "precoders", "paper_sca_drops", "seed"))
 
 
 def measure(args: argparse.Namespace) -> list[dict]:

@@ -35,10 +35,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import InputError, SolverError
-from .coefficients import SinrCoefficients, sinr
+from .coefficients import SinrCoefficients
+from .firstorder import FirstOrderProblem, LinkSinr, gap_certificate
+from .socp import BACKENDS as CONE_BACKENDS
 from .socp import TOLERANCE, RatioProblem, ScaProblem
 
-__all__ = ["Decision", "algorithm1", "sca_power", "solve_p3", "p3_bisection", "uniform_power", "EPSILON"]
+__all__ = [
+    "BACKENDS", "Decision", "algorithm1", "sca_power", "solve_p3", "p3_bisection", "uniform_power", "admit", "EPSILON",
+    "FIRST_ORDER_MIN_LINKS", "FIRST_ORDER_MIN_LINKS_UNCOUPLED", "resolve_backend",
+]
 
 EPSILON = 1e-10  #: ε of the reweighting (000 eq 30, Sec. VI-A)
 SHARE_MIN = 1e-2  #: a link serves when it carries more than this share of its user's signal amplitude
@@ -53,13 +58,53 @@ ACCURACY_COLD = 1e-2  #: ... of the first step from a cold start, which gains te
 ACCURACY_PER_GAIN = 1e-2  #: later steps are solved to this fraction of the last relative gain
 ACCURACY_LOOSEST = 1e-2  #: the loosest solver tolerance used
 
+#: ``backend`` choices of the optimisers: ``"auto"`` (by size, see :data:`FIRST_ORDER_MIN_LINKS`), the
+#: first-order path of :mod:`.firstorder`, or the cone programs of :mod:`.socp` by the dense
+#: interior-point method (Clarabel where it does not finish) or by Clarabel alone
+BACKENDS = ("auto", "firstorder", "ipm", "clarabel")
+#: ``"auto"`` takes the first-order path from this many usable links (L·K in play) when the
+#: interference couples each user's weights (rows of G_kj over several links: sMRT's coherent d
+#: terms), and the cone programs otherwise (socp's own choice between the interior-point method and
+#: Clarabel). Measured (sMRT Algorithm 1, 000's set-up with 20 satellites, CPU s on one core, loaded
+#: machine; cone programs / first-order): 0.7 / 1.5 at 400 links, 3.1 / 2.2 at 800, 17.8 / 3.8 at
+#: 2000. Without coupling (sZF, phase-averaged) Clarabel's sparse factorisations stay cheap longer
+#: (sZF: 0.12 / 0.9 s at 400 links, 0.21 / 1.2 s at 800) but not for ever (128 / 2.4 s at 2000).
+FIRST_ORDER_MIN_LINKS = 600
+#: ... and from this many links without coupling
+FIRST_ORDER_MIN_LINKS_UNCOUPLED = 1000
+
+
 #: ``factory(coeffs, variables, k_max, method)`` -> a P4 ("sca") or ratio ("dinkelbach") program
 ProblemFactory = Callable[[SinrCoefficients, np.ndarray, "int | None", str], object]
 
 
-def _default_factory(coeffs: SinrCoefficients, variables: np.ndarray, k_max: int | None, method: str) -> object:
-    cls = ScaProblem if method == "sca" else RatioProblem
-    return cls(coeffs, variables, k_max=k_max)
+def _cone_factory(backend: str) -> ProblemFactory:
+    cone = backend if backend in CONE_BACKENDS else "auto"
+
+    def factory(coeffs: SinrCoefficients, variables: np.ndarray, k_max: int | None, method: str) -> object:
+        cls = ScaProblem if method == "sca" else RatioProblem
+        return cls(coeffs, variables, k_max=k_max, backend=cone)
+
+    return factory
+
+
+def _first_order_factory(model: LinkSinr) -> ProblemFactory:
+    def factory(coeffs: SinrCoefficients, variables: np.ndarray, k_max: int | None, method: str) -> object:
+        return FirstOrderProblem(model, variables, k_max=k_max)
+
+    return factory
+
+
+def resolve_backend(backend: str, n_links: int, coupled: bool = True) -> str:
+    """The backend ``backend`` resolves to for a decision over ``n_links`` usable links.
+
+    ``coupled``: some interference row of G_kj touches several of user j's links (sMRT).
+    """
+    if backend not in BACKENDS:
+        raise InputError(f"backend={backend!r}, expected one of {BACKENDS}")
+    if backend == "auto":
+        return "firstorder" if n_links >= (FIRST_ORDER_MIN_LINKS if coupled else FIRST_ORDER_MIN_LINKS_UNCOUPLED) else "auto"
+    return backend
 
 
 @dataclass(frozen=True)
@@ -81,6 +126,12 @@ class Decision:
     history : tuple of float — min SINR after each accepted inner step (non-decreasing per loop)
     omega : ndarray, shape (L, K) or None — final reweighting weights ω (for warm starts)
     allowed : ndarray, shape (L, K), bool or None — the usable links the decision was taken over
+    certificate : float — relative gap t_up / min_sinr − 1 to an upper bound t_up on the optimum of
+        the final power allocation (max-min SINR on ``cluster``, 37d–e) by Lagrangian duality
+        (:func:`~.firstorder.gap_certificate`); NaN when nothing was optimised
+    backend : str — the solver path taken: ``"firstorder"``, or ``"auto"``/``"ipm"``/``"clarabel"``
+        for the cone programs of :mod:`.socp` (empty when nothing was solved)
+    n_unadmitted : int — users left out by the capacity rule of :func:`admit` (power 0, SINR 0)
     """
 
     power: np.ndarray
@@ -95,6 +146,9 @@ class Decision:
     history: tuple[float, ...] = ()
     omega: np.ndarray | None = field(default=None, repr=False)
     allowed: np.ndarray | None = field(default=None, repr=False)
+    certificate: float = float("nan")
+    backend: str = ""
+    n_unadmitted: int = 0
 
     @property
     def total_iters(self) -> int:
@@ -150,8 +204,47 @@ def _scale_into(p: np.ndarray, omega: np.ndarray | None, k_max: int | None) -> n
     return p * factor[:, None]
 
 
-def _min_sinr(coeffs: SinrCoefficients, p: np.ndarray, users: np.ndarray) -> float:
-    return float(sinr(coeffs, p)[users].min()) if users.size else 0.0
+def _min_sinr(model: LinkSinr, p: np.ndarray, users: np.ndarray) -> float:
+    return float(model.sinr(p)[users].min()) if users.size else 0.0
+
+
+def admit(usable: np.ndarray, b: np.ndarray, k_max: int) -> np.ndarray:
+    """Users admitted when they outnumber what the satellites can take (visible × K_max < users).
+
+    Rule (strongest links first): users are taken in decreasing order of their strongest usable
+    b_{l,k}; a user is admitted when one of its satellites has admitted fewer than K_max users, and
+    is counted on the strongest such satellite. When the users do not outnumber the capacity every
+    user with a usable link is admitted.
+
+    Parameters
+    ----------
+    usable : ndarray, shape (L, K), bool — usable links
+    b : ndarray, shape (L, K) — signal coefficients b_{l,k} (000 eq 27)
+    k_max : int — users per satellite at most
+
+    Returns
+    -------
+    ndarray, shape (K,), bool — admitted users
+
+    >>> admit(np.ones((1, 3), dtype=bool), np.array([[1.0, 3.0, 2.0]]), 2).tolist()
+    [False, True, True]
+    """
+    usable = np.asarray(usable, dtype=bool)
+    has_link = usable.any(axis=0)
+    n_sats = int(usable.any(axis=1).sum())
+    if int(has_link.sum()) <= n_sats * k_max:
+        return has_link
+    strength = np.where(usable, b, -np.inf)
+    room = np.full(usable.shape[0], int(k_max))
+    admitted = np.zeros(usable.shape[1], dtype=bool)
+    for k in np.argsort(-strength.max(axis=0, initial=-np.inf), kind="stable"):
+        if not has_link[k]:
+            continue
+        options = np.flatnonzero(usable[:, k] & (room > 0))
+        if options.size:
+            room[options[np.argmax(b[options, k])]] -= 1
+            admitted[k] = True
+    return admitted
 
 
 def _prune(p: np.ndarray, b: np.ndarray, support: np.ndarray, k_max: int) -> np.ndarray:
@@ -176,10 +269,22 @@ class _Run:
     """Bookkeeping of one optimiser call: cone programs, iterations and the min-SINR history."""
 
     def __init__(
-        self, coeffs: SinrCoefficients, users: np.ndarray, max_inner: int, factory: ProblemFactory | None
+        self,
+        coeffs: SinrCoefficients,
+        usable: np.ndarray,
+        users: np.ndarray,
+        max_inner: int,
+        factory: ProblemFactory | None,
+        backend: str = "auto",
     ) -> None:
         self.coeffs, self.users, self.max_inner = coeffs, users, max_inner
-        self.factory = factory or _default_factory
+        #: the SINR on the usable links: every evaluation, the first-order path and the certificate
+        self.model = LinkSinr(coeffs, usable)
+        self.backend = "custom" if factory is not None else resolve_backend(backend, self.model.n_links, self.model.coupled)
+        if factory is None:
+            factory = _first_order_factory(self.model) if self.backend == "firstorder" else _cone_factory(self.backend)
+        self.factory = factory
+        self.n_unadmitted = 0
         self.inner_iters = 0
         self.history: list[float] = []
         self._problems: dict[tuple, object] = {}
@@ -212,7 +317,7 @@ class _Run:
         TOLERANCE before the loop gives up.
         """
         problem = self.problem(variables, k_max, method)
-        t = _min_sinr(self.coeffs, p, self.users)
+        t = _min_sinr(self.model, p, self.users)
         self.history.append(t)
         steps = self.max_inner if max_steps is None else min(max_steps, self.max_inner)
         while steps > 0:
@@ -222,7 +327,7 @@ class _Run:
             else:
                 p_new, _ = problem.solve(np.sqrt(t), p, omega=omega)
             p_new = _scale_into(p_new * variables, omega, k_max)  # solver tolerance: hold 37c–d exactly
-            t_new = _min_sinr(self.coeffs, p_new, self.users)
+            t_new = _min_sinr(self.model, p_new, self.users)
             self.inner_iters += 1
             if t_new <= t:
                 if accuracy <= TOLERANCE:
@@ -239,7 +344,10 @@ class _Run:
         return p, t
 
     def decision(self, p, cluster, allowed, *, outer=0, status="optimal", notes=(), omega=None, start=0.0):
-        s = sinr(self.coeffs, p)
+        s = self.model.sinr(p)
+        certificate = float("nan")
+        if status == "optimal" and self.users.size:
+            certificate = gap_certificate(self.model, p, cluster, self.users)
         return Decision(
             power=p,
             cluster=cluster,
@@ -253,6 +361,9 @@ class _Run:
             history=tuple(self.history),
             omega=omega,
             allowed=allowed,
+            certificate=certificate,
+            backend="" if status.startswith("fallback:no-link") else self.backend,
+            n_unadmitted=self.n_unadmitted,
         )
 
 
@@ -262,7 +373,7 @@ def _set_accuracy(problem: object, accuracy: float) -> None:
         problem.accuracy = accuracy
 
 
-def _leakage_start(coeffs: SinrCoefficients, variables: np.ndarray, users: np.ndarray) -> np.ndarray:
+def _leakage_start(model: LinkSinr, variables: np.ndarray, users: np.ndarray) -> np.ndarray:
     """Cold start point: the better (min SINR) of uniform power and a leakage-based point, within 37d.
 
     Each user's weights maximise its signal-to-leakage ratio (b_j^T p_j)^2 / (Σ_k ||G_kj p_j||^2 +
@@ -272,26 +383,26 @@ def _leakage_start(coeffs: SinrCoefficients, variables: np.ndarray, users: np.nd
     point is scaled into 37d. r = LEAKAGE_REGULARISATION K σ² (flat optimum from 30 K σ² to 300 K σ²
     on 000's set-up). With coherent interference (sMRT) this starts P3 at ~60 % of its optimum
     instead of ~4 % for uniform power, saving 1–2 cone programs; without it (sZF) uniform power is
-    usually the better point and is kept.
+    usually the better point and is kept. Computed on the model's per-user link slots (c × c
+    systems, one per user).
     """
     uniform = uniform_power(variables)
-    b, G = coeffs.b, coeffs.G
-    n_sat, n_user = b.shape
-    m = np.asarray(variables, dtype=bool).T  # (K, L): user j's variable links
-    leak = np.einsum("kjml,kjmn->jln", G, G)  # Σ_k G_kj^T G_kj, (K, L, L)
+    m = model.valid & model.to_q(np.asarray(variables, dtype=float)).astype(bool)  # (K, c)
+    leak = model.leakage()  # Σ_k G_kj^T G_kj on user j's slots, (K, c, c)
+    c = m.shape[1]
     # r; never below 1e-12 of the largest leakage, so that the solve stays well conditioned
-    ridge = max(LEAKAGE_REGULARISATION * n_user * float(coeffs.noise), ROUNDOFF * float(np.abs(leak).max(initial=0.0)))
-    leak = np.where(m[:, :, None] & m[:, None, :], leak, 0.0) + np.eye(n_sat) * np.where(m, ridge, 1.0)[:, :, None]
-    u = np.maximum(np.linalg.solve(leak, (b.T * m)[..., None])[..., 0], 0.0) * m
-    norm = np.sqrt(np.einsum("jl,jl->j", u, u))
-    p = np.where((norm > 0.0)[:, None], u / np.where(norm > 0.0, norm, 1.0)[:, None], uniform.T).T
-    weight = np.ones(n_user)
+    ridge = max(LEAKAGE_REGULARISATION * model.n_user * model.noise, ROUNDOFF * float(np.abs(leak).max(initial=0.0)))
+    leak = np.where(m[:, :, None] & m[:, None, :], leak, 0.0) + np.eye(c) * np.where(m, ridge, 1.0)[:, :, None]
+    u = np.maximum(np.linalg.solve(leak, (model.b * m)[..., None])[..., 0], 0.0) * m
+    norm = np.sqrt(np.einsum("ji,ji->j", u, u))
+    p = np.where((norm > 0.0)[None, :], model.to_p(u / np.where(norm > 0.0, norm, 1.0)[:, None]), uniform)
+    weight = np.ones(model.n_user)
     for _ in range(LEAKAGE_BALANCE):
-        q = sinr(coeffs, _scale_into(p * weight, None, None))[users]
+        q = model.sinr(_scale_into(p * weight, None, None))[users]
         weight[users] *= np.sqrt(q.min() / np.maximum(q, np.finfo(float).tiny))
         weight /= weight.max()
     p = _scale_into(p * weight, None, None)
-    return p if _min_sinr(coeffs, p, users) > _min_sinr(coeffs, uniform, users) else uniform
+    return p if _min_sinr(model, p, users) > _min_sinr(model, uniform, users) else uniform
 
 
 def _seed(p: np.ndarray, variables: np.ndarray, users: np.ndarray) -> np.ndarray:
@@ -350,6 +461,7 @@ def algorithm1(
     reweight_steps: int | None = 1,
     inner: str = "hybrid",
     problem_factory: ProblemFactory | None = None,
+    backend: str = "auto",
 ) -> Decision:
     """Joint clustering and max-min power allocation: Algorithm 1 of 000 (eqs 29–37).
 
@@ -380,6 +492,11 @@ def algorithm1(
         :class:`~simulator.cooperation.socp.RatioProblem`'s ``solve``, and optionally a settable
         ``accuracy`` (solver tolerance of the next solve); default those classes (the benchmark
         passes cvxpy implementations of the same programs, solved at cvxpy's default tolerance)
+    backend : {"auto", "firstorder", "ipm", "clarabel"} — solver path (see :data:`BACKENDS`);
+        ignored when ``problem_factory`` is given
+
+    When the users outnumber the satellites' capacity (satellites with a usable link × K_max), only
+    the users of :func:`admit` take part; the others get power 0 and SINR 0 and the reason says so.
 
     Returns
     -------
@@ -400,16 +517,25 @@ def algorithm1(
         return invalid
     clean, usable, notes = _prepare(coeffs, allowed)
     b = clean.b
+    admitted = admit(usable, b, k_max)
+    left_out = np.flatnonzero(usable.any(axis=0) & ~admitted)
+    if left_out.size:
+        usable = usable & admitted[None, :]
+        notes.append(
+            f"users {left_out.tolist()} not admitted: {int(usable.any(axis=1).sum())} satellites x K_max {k_max} "
+            f"< {left_out.size + int(admitted.sum())} users (strongest links first): power 0, SINR 0"
+        )
     users = np.flatnonzero(usable.any(axis=0))
-    run = _Run(clean, users, max_inner, problem_factory)
+    run = _Run(clean, usable, users, max_inner, problem_factory, backend)
+    run.n_unadmitted = int(left_out.size)
     if users.size == 0:
         return run.decision(np.zeros(usable.shape), usable, usable, status="fallback:no-link", notes=notes, start=start)
     omega = np.ones(usable.shape)
-    p = _leakage_start(clean, usable, users)
+    p = _leakage_start(run.model, usable, users)
     first_accuracy = ACCURACY_COLD
     if warm_start is not None and np.shape(warm_start.power) == usable.shape:
         warm = _seed(np.asarray(warm_start.power, dtype=float) * usable, usable, users)
-        if _min_sinr(clean, _scale_into(warm, None, None), users) > _min_sinr(clean, p, users):
+        if _min_sinr(run.model, _scale_into(warm, None, None), users) > _min_sinr(run.model, p, users):
             p, cold, first_accuracy = warm, refine, ACCURACY_FIRST
             omega = 1.0 / (warm**2 + epsilon)  # eq 30 at the previous decision
             if warm_start.allowed is not None:
@@ -442,7 +568,9 @@ def algorithm1(
         # Polish on each satellite's K_max strongest links that still carry power: the support found
         # plus, where a satellite has room, links the reweighting was fading out (none idles).
         support = _prune(p, b, live & (p > 0.0), k_max)
-        final, _ = run.p3(_scale_into(p * support, None, None), support, method=refine, tol=tol)
+        # the first-order path's "sca" step is a budgeted ascent; the polish decides the rate: solve it fully
+        polish = "dinkelbach" if run.backend == "firstorder" else refine
+        final, _ = run.p3(_scale_into(p * support, None, None), support, method=polish, tol=tol)
         cluster = support & (_shares(final, b) > LINK_FLOOR)
         return run.decision(final * cluster, cluster, usable, outer=outer, notes=notes, omega=omega, start=start)
     except SolverError as err:
@@ -463,6 +591,7 @@ def sca_power(
     tol: float = 1e-3,
     inner: str = "hybrid",
     problem_factory: ProblemFactory | None = None,
+    backend: str = "auto",
 ) -> Decision:
     """Max-min SINR power allocation for fixed clusters (P3 without 37c; 000 Sec. IV-C, VI).
 
@@ -480,7 +609,7 @@ def sca_power(
     inner : {"hybrid", "sca", "dinkelbach"} — as for :func:`algorithm1` ("hybrid": Dinkelbach, from a
         cold or a warm start: after a geometry change the warm point is a few per cent off the
         optimum, which Dinkelbach closes in 2–3 cone programs and SCA in tens)
-    problem_factory : as for :func:`algorithm1`
+    problem_factory, backend : as for :func:`algorithm1`
 
     Returns
     -------
@@ -501,13 +630,13 @@ def sca_power(
         return invalid
     clean, usable, notes = _prepare(coeffs, cluster_mask)
     users = np.flatnonzero(usable.any(axis=0))
-    run = _Run(clean, users, max_inner, problem_factory)
+    run = _Run(clean, usable, users, max_inner, problem_factory, backend)
     if users.size == 0:
         return run.decision(np.zeros(usable.shape), usable, usable, status="fallback:no-link", notes=notes, start=start)
-    p, method, accuracy = _leakage_start(clean, usable, users), cold, ACCURACY_COLD
+    p, method, accuracy = _leakage_start(run.model, usable, users), cold, ACCURACY_COLD
     if warm_start is not None and np.shape(warm_start.power) == usable.shape:
         warm = _scale_into(_seed(np.asarray(warm_start.power, dtype=float) * usable, usable, users), None, None)
-        if _min_sinr(clean, warm, users) > _min_sinr(clean, _scale_into(p, None, None), users):
+        if _min_sinr(run.model, warm, users) > _min_sinr(run.model, _scale_into(p, None, None), users):
             p, accuracy = warm, ACCURACY_FIRST  # same method: SCA from a point a few per cent off creeps
         else:
             notes.append("warm start no better than the cold start point on the new coefficients: started cold")
@@ -558,7 +687,7 @@ def solve_p3(
     omega = np.asarray(omega, dtype=float)
     live = usable & (np.sqrt(k_max / omega) >= PIN_BOUND)
     p = _scale_into(_seed(uniform_power(live), live, users), omega, k_max)
-    run = _Run(clean, users, max_iter, None)
+    run = _Run(clean, usable, users, max_iter, None)
     if method == "bisection":
         p = _bisection(run, p, live, omega, k_max, tol)
     else:
@@ -569,7 +698,7 @@ def solve_p3(
 def _bisection(run: _Run, p: np.ndarray, live: np.ndarray, omega: np.ndarray, k_max: int, tol: float) -> np.ndarray:
     """Bisection on t with the ratio program as the feasibility oracle (optimum σ* >= 0 iff feasible)."""
     problem = RatioProblem(run.coeffs, live, k_max=k_max)
-    lo = _min_sinr(run.coeffs, p, run.users)
+    lo = _min_sinr(run.model, p, run.users)
     amp = np.where(live, run.coeffs.b, 0.0).sum(axis=0)[run.users]
     hi = float(np.min(amp**2) / float(run.coeffs.noise))  # SINR_k <= (Σ_l b_lk)^2 / noise as p <= 1
     run.history.append(lo)
@@ -579,10 +708,10 @@ def _bisection(run: _Run, p: np.ndarray, live: np.ndarray, omega: np.ndarray, k_
         run.inner_iters += 1
         if sigma >= 0.0:
             q = _scale_into(q * live, omega, k_max)
-            if _min_sinr(run.coeffs, q, run.users) > _min_sinr(run.coeffs, p, run.users):
+            if _min_sinr(run.model, q, run.users) > _min_sinr(run.model, p, run.users):
                 p = q
             lo = mid
-            run.history.append(_min_sinr(run.coeffs, p, run.users))
+            run.history.append(_min_sinr(run.model, p, run.users))
         else:
             hi = mid
     return p

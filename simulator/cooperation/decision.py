@@ -97,6 +97,8 @@ class SchemeDecision:
     solve_s : float, s — wall time of the decision
     min_sinr : float, linear — minimum SINR of the decision's own model (0 if a user has no link)
     solver : algorithm1.Decision, optional — kept to warm-start the next decision
+    certificate : float — relative duality gap of the power allocation (``Decision.certificate``); NaN if none
+    n_unadmitted : int — users left out by Algorithm 1's capacity rule (``Decision.n_unadmitted``)
     """
 
     power: np.ndarray
@@ -111,6 +113,8 @@ class SchemeDecision:
     solve_s: float = 0.0
     min_sinr: float = 0.0
     solver: Decision | None = field(default=None, repr=False)
+    certificate: float = float("nan")
+    n_unadmitted: int = 0
 
 
 #: How the RSAP relates to a scheme's decision (module docstring).
@@ -178,7 +182,8 @@ def from_solver(d: Decision, serving: np.ndarray, **extra) -> SchemeDecision:
     mask = np.asarray(d.cluster, dtype=bool) & (power > 0)
     return SchemeDecision(power=np.where(mask, power, 0.0), mask=mask, serving=serving, status=d.status,
                           reason=d.reason, inner_iters=d.inner_iters, outer_iters=d.outer_iters,
-                          solve_s=d.solve_s, min_sinr=float(np.nan_to_num(d.min_sinr)), solver=d, **extra)
+                          solve_s=d.solve_s, min_sinr=float(np.nan_to_num(d.min_sinr)), solver=d,
+                          certificate=d.certificate, n_unadmitted=d.n_unadmitted, **extra)
 
 
 def warm_start(prev: SchemeDecision | None, shape: tuple[int, int]) -> Decision | None:

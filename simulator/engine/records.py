@@ -186,7 +186,9 @@ class RowWriter:
         self._add("decisions", time=self.epoch + t, scheme=scheme, trigger=trigger,
                   n_sats=d.mask.shape[0], n_users=d.mask.shape[1], inner_iters=d.inner_iters,
                   outer_iters=d.outer_iters, solve_s=d.solve_s,
-                  min_sinr_db=float(lin_to_db(max(d.min_sinr, 0.0))), status=d.status)
+                  min_sinr_db=float(lin_to_db(max(d.min_sinr, 0.0))), status=d.status,
+                  certificate=(np.array([d.certificate]), np.array([not np.isfinite(d.certificate)])),
+                  n_unadmitted=d.n_unadmitted)
 
     def events(self, t: int, kinds, sats, users) -> None:
         self._add("events", time=self.epoch + t, kind=kinds, sat_id=self.sat_ids[sats], user_id=users)

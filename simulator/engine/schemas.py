@@ -144,6 +144,10 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
         Column("min_sinr_db", pa.float64(), True, "dB",
                "minimum SINR over the users of the decision; -inf if one is unserved; null if n_users = 0"),
         Column("status", CATEGORY, False, "", "solver outcome, e.g. optimal, optimal_inaccurate, uniform"),
+        Column("certificate", pa.float64(), True, "1",
+               "relative duality gap of the power allocation (upper bound / min SINR - 1); null if not optimised"),
+        Column("n_unadmitted", pa.int32(), True, "1", "users left out by the capacity rule (SE 0)",
+               non_negative=True),
     ),
     "csi": (
         _time("statistical-CSI refresh instant"),

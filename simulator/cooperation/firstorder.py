@@ -1,0 +1,516 @@
+"""A first-order path for max-min SINR power allocation, with cost per iteration linear in the links.
+
+The programs of :mod:`.socp` (P3 of 000 eq 32, its SCA steps P4 eqs 36–37) cost about n³ per
+interior-point iteration in the n = L·K power weights. Here P3 is solved directly, on the links in
+play only, by accelerated projected gradient ascent (FISTA with backtracking and adaptive restart,
+as applied to large cell-free downlinks by Farooq, Ngo, Hong & Tran, IEEE TCOM 2021) on the smoothed
+minimum of the users' log sqrt-SINRs::
+
+    maximise  F_μ(p) = −μ log Σ_k exp(−ℓ_k(p) / μ),   ℓ_k(p) = log b_k^T p_k − ½ log(Σ_j ||G_kj p_j||² + σ²)
+
+over 37c–e. Each ℓ_k is the log of a ratio of a linear to a convex function, so every local
+maximum of min_k ℓ_k over the convex set is global (the ratios are pseudo-concave); F_μ is within
+μ log K of that minimum. μ is lowered by continuation (0.05 → :data:`MU_MIN` × accuracy) from the
+start point, which Algorithm 1 supplies warm.
+
+Layout: each user j keeps its c_j ≤ c links (``LinkSinr``); the power weights are an array q of
+shape (K, c), and user k's interference from user j is G_kj restricted to j's links. Rows of G_kj
+that touch a single link (sMRT's diag(c) rows, every row of sZF) add Σ_i W[j, i, k] q_ji²; the others
+(sMRT's two Re/Im d rows) stay as products. One SINR evaluation, and one gradient, is then a few
+passes over K × c × K × 3 numbers — 3 K · links — against the (L·K)³ of an interior-point
+iteration.
+
+The projection onto 37d (||p_l|| ≤ 1) and 37e (p ≥ 0) is a clip and a scaling per satellite;
+with 37c (Σ_k ω_lk p_lk² ≤ K_max) it is the projection onto the intersection of two diagonal
+ellipsoids, x = y⁺ / ((1 + μ₁)(1 + θ c)) with c = ω / K_max, found per satellite by a safeguarded
+Newton iteration on one scalar in each of its three cases.
+
+:func:`gap_certificate` bounds the optimum of the final P3 (fixed clusters, 37d–e) from above by
+Lagrangian duality, whatever solver produced the point: for multipliers y on the simplex and the
+concave g_k(p; λ) = (b_k^T p_k − λ ||[G_k p; σ]||) / D_k, linearised at p̂,
+U(λ) = Σ_k y_k g_k(p̂) + max_{p ∈ C} ∇(Σ y g)^T (p − p̂) ≥ max_p min_k g_k(p; λ); where U(λ) < 0
+no power reaches sqrt-SINR λ for every user. y is fitted to the KKT conditions at p̂ (non-negative
+least squares), which makes the bound tight at an optimum.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .coefficients import SinrCoefficients
+
+__all__ = ["LinkSinr", "FirstOrderProblem", "project", "gap_certificate", "MU_START", "MU_MIN"]
+
+MU_START = 0.05  #: smoothing μ of the first stage (log sqrt-SINR units: ~5 %)
+MU_MIN = 0.2  #: last stage's μ, per unit of the requested accuracy divided by log K
+MU_STEP = 0.2  #: μ is multiplied by this between stages
+MAX_ITERS = 3000  #: gradient steps of one solve at most
+STEP_ITERS = 100  #: gradient steps of one ``step`` (the analogue of one SCA step) at most
+STALL = 20  #: a stage ends after this many steps without a gain of accuracy / 100 in min ℓ
+MAX_RESTARTS = 30  #: runs of :func:`maximise_min` in one solve while each gains more than accuracy / 10
+ACCURACY_FLOOR = 5e-4  #: the first-order path solves to no less than this relative accuracy
+NEWTON_STEPS = 60  #: safeguarded Newton steps of a projection case at most
+#: slots below these shares of their satellite's largest weight count as unpowered when fitting the
+#: certificate's multipliers (each share gives a valid bound; the smallest is kept)
+SLACK_SHARES = (1e-3, 2e-2)
+
+
+class LinkSinr:
+    """SINR_k(p) of 000 eq 27 on a set of links, in a per-user padded layout.
+
+    Parameters
+    ----------
+    coeffs : SinrCoefficients — b (L, K), G (K, K, M, L), noise (finite, > 0)
+    links : ndarray, shape (L, K), bool — links that may carry power; p is 0 elsewhere
+
+    Attributes
+    ----------
+    sat : ndarray, shape (K, c), int — satellite of each slot of user j (0 in padding)
+    valid : ndarray, shape (K, c), bool — slots that are links
+    b : ndarray, shape (K, c) — b_{l,j} of each slot
+    W : ndarray, shape (K, c, K) — W[j, i, k]: Σ of the squares of G_kj's rows that touch slot i only
+    H : ndarray, shape (K, c, K·m) — H[j, i, k·m + r] = row r of G_kj's other rows (restricted) on slot i
+    """
+
+    def __init__(self, coeffs: SinrCoefficients, links: np.ndarray) -> None:
+        links = np.asarray(links, dtype=bool)
+        b, G = np.asarray(coeffs.b, dtype=float), np.asarray(coeffs.G, dtype=float)
+        self.n_sat, self.n_user = b.shape
+        self.noise = float(coeffs.noise)
+        count = links.sum(axis=0)
+        c = max(int(count.max(initial=0)), 1)
+        order = np.argsort(~links.T, axis=1, kind="stable")[:, :c]  # (K, c): user j's satellites first
+        self.valid = np.arange(c)[None, :] < count[:, None]
+        self.sat = np.where(self.valid, order, 0)
+        users = np.arange(self.n_user)[:, None]
+        self.b = np.where(self.valid, b[self.sat, users], 0.0)
+        # G[k, j, :, sat[j, i]] -> (j, i, k, M), zero on padding
+        Gj = G[:, users, :, self.sat]  # advanced indices first: (K_j, c, K_k, M)
+        Gj = Gj * self.valid[:, :, None, None]
+        rows = (Gj != 0.0).any(axis=(1, 2))  # (K_j, M): rows that touch user j's links
+        m = max(int(rows.sum(axis=1).max(initial=0)), 1)
+        ridx = np.argsort(~rows, axis=1, kind="stable")[:, :m]  # (K_j, m)
+        rvalid = np.arange(m)[None, :] < rows.sum(axis=1)[:, None]
+        H = np.take_along_axis(Gj, ridx[:, None, None, :], axis=3) * rvalid[:, None, None, :]  # (K_j, c, K_k, m)
+        # rows that touch one slot of user j for every k (sMRT's diag(c) rows, all of sZF's) enter
+        # SINR_k as Σ_i W[j, i, k] q_ji²; only the other rows (sMRT's Re/Im d rows) stay as products
+        single = ((H != 0.0).any(axis=2).sum(axis=1) <= 1) & rvalid  # (K_j, m)
+        self.W = np.einsum("jikr,jr->jik", H * H, single.astype(float))  # (K_j, c, K_k)
+        dense = rvalid & ~single
+        md = max(int(dense.sum(axis=1).max(initial=0)), 1)
+        didx = np.argsort(~dense, axis=1, kind="stable")[:, :md]
+        dvalid = np.arange(md)[None, :] < dense.sum(axis=1)[:, None]
+        H = np.take_along_axis(H, didx[:, None, None, :], axis=3) * dvalid[:, None, None, :]
+        self.m = md
+        #: some row of G_kj touches several of user j's links (coherent interference, sMRT)
+        self.coupled = bool(dense.any())
+        self.H = np.ascontiguousarray(H.reshape(self.n_user, c, self.n_user * md))
+        self._W_flat = self.W.reshape(self.n_user * c, self.n_user)
+        self.n_links = int(count.sum())
+
+    # -- layout ----------------------------------------------------------------------------------
+    def to_q(self, p: np.ndarray) -> np.ndarray:
+        """(L, K) power weights -> (K, c) slots."""
+        return np.where(self.valid, np.asarray(p, dtype=float)[self.sat, np.arange(self.n_user)[:, None]], 0.0)
+
+    def to_p(self, q: np.ndarray) -> np.ndarray:
+        """(K, c) slots -> (L, K) power weights (0 off the links)."""
+        p = np.zeros((self.n_sat, self.n_user))
+        j, i = np.nonzero(self.valid)
+        p[self.sat[j, i], j] = q[j, i]
+        return p
+
+    # -- evaluation ------------------------------------------------------------------------------
+    def forward(self, q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Amplitudes b_k^T p_k (K,), interference-plus-noise (K,), projections of the dense rows (K_j, K_k, m)."""
+        amp = np.einsum("ji,ji->j", self.b, q)
+        proj = np.matmul(q[:, None, :], self.H)[:, 0, :].reshape(self.n_user, self.n_user, self.m)
+        den = np.einsum("jkr,jkr->k", proj, proj) + (q * q).reshape(-1) @ self._W_flat + self.noise
+        return amp, den, proj
+
+    def sinr(self, p: np.ndarray) -> np.ndarray:
+        """SINR_k (linear, shape (K,)) of the (L, K) power weights ``p`` (000 eq 27)."""
+        amp, den, _ = self.forward(self.to_q(p))
+        return amp**2 / den
+
+    def den_grad(self, q: np.ndarray, proj: np.ndarray, weight: np.ndarray) -> np.ndarray:
+        """Σ_k weight_k ½ ∇_q (interference-plus-noise of k) at q, shape (K, c); ``proj`` from :meth:`forward`."""
+        dense = np.matmul(self.H, (proj * weight[None, :, None]).reshape(self.n_user, -1, 1))[:, :, 0]
+        return dense + q * (self.W @ weight)
+
+    def den_grads(self, q: np.ndarray, proj: np.ndarray) -> np.ndarray:
+        """½ ∇_q of every user's interference-plus-noise, shape (K_j, c, K_k)."""
+        Hk = self.H.reshape(self.n_user, -1, self.n_user, self.m)
+        return np.einsum("jikr,jkr->jik", Hk, proj) + self.W * q[:, :, None]
+
+    def leakage(self) -> np.ndarray:
+        """Σ_k G_kj^T G_kj on user j's slots, shape (K, c, c) (the leakage of :func:`.algorithm1._leakage_start`)."""
+        leak = np.matmul(self.H, self.H.transpose(0, 2, 1))
+        idx = np.arange(leak.shape[1])
+        leak[:, idx, idx] += self.W.sum(axis=2)
+        return leak
+
+
+def project(q: np.ndarray, sat: np.ndarray, valid: np.ndarray, n_sat: int, wc: np.ndarray | None = None) -> np.ndarray:
+    """Euclidean projection onto {q ≥ 0, Σ_{slots of l} q² ≤ 1, Σ wc q² ≤ 1 per satellite l} (37c–e).
+
+    Parameters
+    ----------
+    q : ndarray, shape (K, c) — point
+    sat, valid : ndarray, shape (K, c) — satellite of each slot and the slots in use
+    n_sat : int — number of satellites L
+    wc : ndarray, shape (K, c), optional — ω / K_max of each slot (37c); None: 37d–e only
+
+    Returns
+    -------
+    ndarray, shape (K, c) — the projection (0 on padding)
+    """
+    z = np.where(valid, np.maximum(q, 0.0), 0.0)
+    s = sat.ravel()
+    z2 = (z * z).ravel()
+    norm = np.sqrt(np.bincount(s, z2, minlength=n_sat))
+    x = z / np.maximum(norm, 1.0)[sat]
+    if wc is None:
+        return x
+    c = np.where(valid, wc, 0.0)
+    cr = c.ravel()
+    wload = np.bincount(s, cr * (x * x).ravel(), minlength=n_sat)
+    bad = wload > 1.0 + 1e-12
+    if not bad.any():
+        return x
+    # Case 2: 37c alone active: x = z / (1 + ν c), Σ c x² = 1 (convex, decreasing in ν)
+    def case2(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        d = 1.0 + v[s] * cr
+        return (np.bincount(s, cr * z2 / d**2, minlength=n_sat) - 1.0,
+                -2.0 * np.bincount(s, cr * cr * z2 / d**3, minlength=n_sat))
+
+    nu = _newton(case2, bad, n_sat)
+    x2 = z / (1.0 + nu[sat] * c)
+    use2 = bad & (np.bincount(s, (x2 * x2).ravel(), minlength=n_sat) <= 1.0 + 1e-9)
+    # Case 3: both active: x = u / ||u||, u = z / (1 + θ c), Σ (c − 1) u² = 1 − 1 = 0 (decreasing in θ)
+    both = bad & ~use2
+    if both.any():
+        def case3(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            d = 1.0 + v[s] * cr
+            return (np.bincount(s, (cr - 1.0) * z2 / d**2, minlength=n_sat),
+                    -2.0 * np.bincount(s, (cr - 1.0) * cr * z2 / d**3, minlength=n_sat))
+
+        theta = _newton(case3, both, n_sat)
+        u = z / (1.0 + theta[sat] * c)
+        x3 = u / np.maximum(np.sqrt(np.bincount(s, (u * u).ravel(), minlength=n_sat)), np.finfo(float).tiny)[sat]
+    else:
+        x3 = x
+    out = np.where(valid, np.where(use2[sat], x2, np.where(both[sat], x3, x)), 0.0)
+    # round-off of the scalar solves: scale into both constraints exactly
+    o2 = (out * out).ravel()
+    load = np.maximum(np.bincount(s, o2, minlength=n_sat), np.bincount(s, cr * o2, minlength=n_sat))
+    return out / np.sqrt(np.maximum(load, 1.0))[sat]
+
+
+def _newton(f, active: np.ndarray, n_sat: int) -> np.ndarray:
+    """Root ν ≥ 0 of a decreasing f (f(0) > 0; vector over satellites) where ``active``; 0 elsewhere.
+
+    Newton's method from 0, safeguarded by the bracket it builds (bisection, or doubling while no
+    upper end is known, when a step leaves it); ``f(v)`` returns (value, derivative).
+    """
+    v = np.zeros(n_sat)
+    lo, hi = np.zeros(n_sat), np.full(n_sat, np.inf)
+    for _ in range(NEWTON_STEPS):
+        val, der = f(v)
+        pos = val > 0.0
+        lo = np.where(active & pos, v, lo)
+        hi = np.where(active & ~pos, v, hi)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            step = v - val / der
+        inside = np.isfinite(step) & (step > lo) & (step < hi)
+        fallback = np.where(np.isfinite(hi), 0.5 * (lo + hi), np.maximum(2.0 * v, 1.0))
+        new = np.where(active, np.where(inside, step, fallback), 0.0)
+        if np.all(np.abs(new - v) <= 1e-13 * np.maximum(np.abs(v), 1.0)):
+            v = new
+            break
+        v = new
+    return v
+
+
+class FirstOrderProblem:
+    """P3 of 000 (eq 32) on a subset of a :class:`LinkSinr`'s links, solved by accelerated projected gradient.
+
+    It has the interface of :class:`.socp.ScaProblem` (``step``) and :class:`.socp.RatioProblem`
+    (``solve``) that :func:`.algorithm1.algorithm1` drives: ``solve`` (the cold first P3 of the
+    hybrid inner loop) returns a near-optimal P3 point from the point given, ``step`` (each
+    reweighting iteration and the polish) at most STEP_ITERS gradient steps from it; the
+    optimiser's loop repeats either while it gains more than its tolerance.
+
+    Parameters
+    ----------
+    model : LinkSinr — the coefficients on the usable links
+    variables : ndarray, shape (L, K), bool — links whose power is a variable (a subset of the model's)
+    k_max : int, optional — include 37c with this K_max
+    """
+
+    def __init__(self, model: LinkSinr, variables: np.ndarray, k_max: int | None = None) -> None:
+        self.model = model
+        self.active = model.valid & model.to_q(np.asarray(variables, dtype=float)).astype(bool)
+        self.k_max = k_max
+        self.users = np.flatnonzero(self.active.any(axis=1))
+        #: relative accuracy of the next solve (set by the optimiser)
+        self.accuracy = 1e-3
+        self.n_solves = 0
+        self.iterations = 0
+        self._step = 1.0  # the gradient step (1 / Lipschitz estimate) the last solve ended with
+
+    def step(self, p_prev: np.ndarray, t_prev: float, *, omega: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+        """Ascent from ``p_prev`` by at most STEP_ITERS gradient steps (in place of one SCA step, 000 eqs
+        36–37: the reweighting loop takes one step per ω, the polish repeats steps while they gain); (p, min SINR)."""
+        p = self._solve(p_prev, omega, STEP_ITERS)
+        s = self.model.sinr(p)[self.users]
+        return p, float(s.min()) if s.size else 0.0
+
+    def solve(self, lam: float, p_ref: np.ndarray, *, omega: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+        """Near-optimal P3 point from ``p_ref`` (in place of one Dinkelbach step); (p, sqrt-SINR margin over ``lam``)."""
+        p = self._solve(p_ref, omega, MAX_ITERS)
+        s = self.model.sinr(p)[self.users]
+        return p, float(np.sqrt(s.min()) - lam) if s.size else 0.0
+
+    def _solve(self, p0: np.ndarray, omega: np.ndarray | None, budget: int) -> np.ndarray:
+        model = self.model
+        wc = None
+        if omega is not None and self.k_max is not None:
+            wc = np.where(self.active, model.to_q(np.asarray(omega, dtype=float)) / self.k_max, 0.0)
+        valid = self.active
+        q = project(model.to_q(p0), model.sat, valid, model.n_sat, wc)
+        accuracy = max(float(self.accuracy), ACCURACY_FLOOR)
+        low = _min_ell(model, q, self.users)
+        for _ in range(MAX_RESTARTS):  # a restart re-reads μ from the spread and resets the momentum
+            q, iters, self._step = maximise_min(model, q, valid, self.users, wc, accuracy, self._step, budget)
+            self.iterations += iters
+            budget -= iters
+            if budget <= 0:
+                break
+            new = _min_ell(model, q, self.users)
+            gain, low = new - low, new
+            if not gain > 0.1 * accuracy:
+                break
+        self.n_solves += 1
+        return model.to_p(q)
+
+
+def _min_ell(model: LinkSinr, q: np.ndarray, users: np.ndarray) -> float:
+    """min_k ℓ_k (log sqrt-SINR) at q."""
+    amp, den, _ = model.forward(q)
+    with np.errstate(divide="ignore"):
+        return float(np.min(np.log(np.maximum(amp[users], 0.0)) - 0.5 * np.log(den[users]))) if users.size else 0.0
+
+
+def _objective(model: LinkSinr, q: np.ndarray, users: np.ndarray, mu: float):
+    """(F_μ, min ℓ, softmin weights y (K,), amp, den, proj) at q."""
+    amp, den, proj = model.forward(q)
+    with np.errstate(divide="ignore"):
+        ell = np.log(np.maximum(amp[users], 0.0)) - 0.5 * np.log(den[users])
+    low = ell.min()
+    if not np.isfinite(low):
+        return -np.inf, -np.inf, None, amp, den, proj
+    e = np.exp(-(ell - low) / mu)
+    total = e.sum()
+    y = np.zeros(model.n_user)
+    y[users] = e / total
+    return low - mu * np.log(total), low, y, amp, den, proj
+
+
+def _gradient(model: LinkSinr, q: np.ndarray, y: np.ndarray, amp: np.ndarray, den: np.ndarray, proj: np.ndarray) -> np.ndarray:
+    """∇ Σ_k y_k ℓ_k with respect to the slots q, shape (K, c)."""
+    served = y > 0.0
+    g = np.zeros_like(model.b)
+    g[served] = (y[served] / amp[served])[:, None] * model.b[served]
+    return g - model.den_grad(q, proj, y / den)
+
+
+def maximise_min(
+    model: LinkSinr,
+    q: np.ndarray,
+    valid: np.ndarray,
+    users: np.ndarray,
+    wc: np.ndarray | None,
+    accuracy: float,
+    step: float = 1.0,
+    max_iters: int = MAX_ITERS,
+) -> tuple[np.ndarray, int, float]:
+    """Accelerated projected gradient on F_μ with continuation in μ; returns (best q by min ℓ, steps, last step).
+
+    The first μ is the spread of ℓ over the users at q (mean − min, within [μ_min, MU_START]): a warm
+    start close to balanced starts close to the end. Stops when the last stage (μ_min = MU_MIN ·
+    accuracy / log K) has not raised min ℓ by accuracy / 100 for STALL steps, or after ``max_iters``
+    steps in all. ``step`` is the initial gradient step (1 / Lipschitz estimate).
+    """
+    if users.size == 0:
+        return q, 0, step
+    mu_min = MU_MIN * accuracy / max(np.log(users.size), 1.0)
+    amp, den, _ = model.forward(q)
+    with np.errstate(divide="ignore"):
+        ell = np.log(np.maximum(amp[users], 0.0)) - 0.5 * np.log(den[users])
+    spread = float(np.mean(ell) - np.min(ell)) if np.all(np.isfinite(ell)) else MU_START
+    mu = min(max(spread, mu_min), MU_START)
+    proj_ = lambda v: project(v, model.sat, valid, model.n_sat, wc)  # noqa: E731
+    x = q
+    f_x, low_x, *_ = _objective(model, x, users, mu)
+    best, best_low = x, low_x
+    z, t_mom = x, 1.0
+    iters, stall, stage_best = 0, 0, low_x
+    while iters < max_iters:
+        f_z, _, y, amp, den, proj = _objective(model, z, users, mu)
+        if y is None:  # momentum left the domain: restart from x
+            z, t_mom = x, 1.0
+            continue
+        g = _gradient(model, z, y, amp, den, proj)
+        while True:  # backtracking on the quadratic lower model of the concave-like F_μ
+            x_new = proj_(z + step * g)
+            d = x_new - z
+            f_new, low_new, *_ = _objective(model, x_new, users, mu)
+            if f_new >= f_z + np.sum(g * d) - np.sum(d * d) / (2.0 * step) - 1e-15 * abs(f_z):
+                break
+            step *= 0.5
+            if step < 1e-20:
+                break
+        iters += 1
+        if f_new < f_x:  # not monotone: restart the momentum at x
+            z, t_mom = x, 1.0
+            step *= 0.5
+        else:
+            t_next = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * t_mom * t_mom))
+            z = x_new + ((t_mom - 1.0) / t_next) * (x_new - x)
+            if np.sum(g * (x_new - x)) < 0.0:  # gradient restart (O'Donoghue & Candès)
+                z, t_next = x_new, 1.0
+            x, f_x, t_mom = x_new, f_new, t_next
+            step *= 1.25
+            if low_new > best_low:
+                best, best_low = x_new, low_new
+        if best_low > stage_best + 0.01 * accuracy:
+            stage_best, stall = best_low, 0
+        else:
+            stall += 1
+        if stall >= STALL:
+            if mu <= mu_min:
+                break
+            mu = max(mu * MU_STEP, mu_min)
+            f_x = _objective(model, x, users, mu)[0]
+            z, t_mom, stall, stage_best = x, 1.0, 0, best_low
+    return best, iters, step
+
+
+def gap_certificate(
+    model: LinkSinr, p: np.ndarray, cluster: np.ndarray, users: np.ndarray
+) -> float:
+    """Relative gap t_up / t − 1 between an upper bound on the P3 optimum and the min SINR t of ``p``.
+
+    P3 here is the final power allocation: max-min SINR over the links ``cluster`` with 37d–e
+    (no 37c), users ``users``. Returns inf when no bound below infinity is found, NaN when t = 0.
+    See the module docstring for the bound.
+
+    Parameters
+    ----------
+    model : LinkSinr — coefficients on links that include ``cluster``
+    p : ndarray, shape (L, K) — power weights (feasible: 37d–e, 0 off ``cluster``)
+    cluster : ndarray, shape (L, K), bool
+    users : ndarray of int — users in the min
+    """
+    if users.size == 0:
+        return float("nan")
+    valid = model.valid & model.to_q(np.asarray(cluster, dtype=float)).astype(bool)
+    q = np.where(valid, model.to_q(p), 0.0)
+    amp, den, proj = model.forward(q)
+    r = np.zeros(model.n_user)
+    r[users] = amp[users] / np.sqrt(den[users])
+    lam0 = float(r[users].min())
+    if not lam0 > 0.0:
+        return float("nan")
+    D = np.sqrt(den)
+    s_flat, v_flat = model.sat.ravel(), valid.ravel()
+    grad_a = np.where(valid, model.b, 0.0)  # ∇ a_j on j's own slots
+
+    def pieces(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """A = Σ y_k ∇a_k / D_k and B = Σ y_k ∇||·||_k / D_k on the slots (∇g = A − λ B)."""
+        A = grad_a * (y / D)[:, None]
+        B = model.den_grad(q, proj, y / (D * D))
+        return A, np.where(valid, B, 0.0)
+
+    def bound(y: np.ndarray, lam: float) -> tuple[float, np.ndarray]:
+        """U(λ; y) and the maximiser x* of the linear term over 37d–e."""
+        A, B = pieces(y)
+        c = np.where(valid, A - lam * B, 0.0)
+        cp = np.maximum(c, 0.0)
+        norm = np.sqrt(np.bincount(s_flat, (cp * cp).ravel() * v_flat, minlength=model.n_sat))
+        x = np.where(valid, cp / np.maximum(norm, np.finfo(float).tiny)[model.sat], 0.0)
+        value = float(np.sum(y[users] * (r[users] - lam)) + np.sum(c * (x - q)))
+        return value, x
+
+    gaps = []
+    for share in SLACK_SHARES:
+        y = _multipliers(model, q, valid, users, proj, D, lam0, share)
+        gaps.append(_root(lambda lam: bound(y, lam)[0], lam0))
+    return float(min(gaps) ** 2 - 1.0)
+
+
+def _root(u, lam0: float) -> float:
+    """Smallest λ / λ₀ (to 1e-7) with u(λ) <= 0 for the convex u with u(λ₀) >= 0; inf when none below 2^60 λ₀."""
+    hi = lam0 * 2.0
+    for _ in range(60):
+        if u(hi) <= 0.0:
+            break
+        hi *= 2.0
+    else:
+        return float("inf")
+    lo = lam0
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        if u(mid) <= 0.0:
+            hi = mid
+        else:
+            lo = mid
+        if hi <= lo * (1.0 + 1e-7):
+            break
+    return hi / lam0
+
+
+def _multipliers(
+    model: LinkSinr, q: np.ndarray, valid: np.ndarray, users: np.ndarray, proj: np.ndarray, D: np.ndarray, lam: float,
+    share: float,
+) -> np.ndarray:
+    """Multipliers y (K,) on the simplex from the KKT conditions of the ratio program at (q, λ).
+
+    Stationarity asks Σ_k y_k ∇g_k = α_l q_l on the powered slots of each satellite l (α_l ≥ 0, and
+    α_l = 0 where ||q_l|| < 1); y and α are fitted by non-negative least squares, with Σ y = 1 as a
+    heavily weighted row. Any y gives a valid bound; these make it tight at an optimum.
+    """
+    from scipy.optimize import nnls
+
+    n_user, c = model.b.shape
+    # ∇g_k on every slot (j, i): b on k's own slots / D_k − λ Σ_r H[j, i, (k, r)] proj[j, k, r] / D_k²
+    V = -lam * model.den_grads(q, proj) / (D * D)[None, None, :]
+    own = np.arange(n_user)
+    V[own, :, own] += model.b / D[:, None]
+    rows = valid
+    qmax = np.zeros(model.n_sat)
+    np.maximum.at(qmax, model.sat[valid], q[valid])
+    small = (q[rows] <= share * qmax[model.sat[rows]])  # (near) zero power: Σ y ∇g ≤ 0 there
+    Vr = V[rows][:, users]  # (n_slots, n_users)
+    sat_rows = model.sat[rows]
+    load = np.bincount(model.sat[valid], (q[valid] ** 2), minlength=model.n_sat)
+    full = np.flatnonzero(load > 1.0 - 1e-6)
+    Q = np.zeros((Vr.shape[0], full.size))
+    if full.size:
+        col = np.searchsorted(full, sat_rows)
+        on = np.isin(sat_rows, full)
+        Q[np.flatnonzero(on), col[on]] = q[rows][on]
+    S = np.zeros((Vr.shape[0], int(small.sum())))
+    S[np.flatnonzero(small), np.arange(S.shape[1])] = 1.0
+    scale = max(float(np.abs(Vr).max(initial=0.0)), np.finfo(float).tiny)
+    A = np.vstack([
+        np.hstack([Vr / scale, -Q / scale, S]),
+        np.concatenate([np.full(users.size, 1e3), np.zeros(full.size + S.shape[1])]),
+    ])
+    rhs = np.concatenate([np.zeros(Vr.shape[0]), [1e3]])
+    sol, _ = nnls(A, rhs, maxiter=50 * A.shape[1])
+    y = np.zeros(n_user)
+    total = sol[: users.size].sum()
+    y[users] = sol[: users.size] / total if total > 0.0 else 1.0 / users.size
+    return y
