@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import fields, replace
 
 import numpy as np
 
@@ -91,13 +91,27 @@ class CentralNode:
         return (vis[keep], csi.satellites(keep)) if keep.any() else (vis[keep], None)
 
     def for_decision(self, t: int, sats: np.ndarray, csi):
-        """The snapshot a decision sees: with make-before-break, links that set within the horizon
-        are not allowed (``visible`` False; β and the interference they cause are kept) where the
-        user has a lasting link (:func:`~simulator.cooperation.rsap.prefer_lasting`)."""
+        """The snapshot a decision taken at ``t`` sees (``csi``: the candidates' CSI at ``t``).
+
+        With make-before-break the decision is made for the interval it will be in force, not for
+        its first instant (docs/design.md "Decisions for their lifetime"): links that set within the
+        horizon are not allowed where the user has a lasting link (``visible`` False, from
+        :func:`~simulator.cooperation.rsap.prefer_lasting`), and β, κ, angles and steering are those
+        predicted from the ephemeris for the middle of the horizon, ``t + horizon / 2``. Without
+        make-before-break: ``csi`` itself (the papers' snapshot at the decision instant).
+        """
         if not self.s.horizon_ns:
             return csi
         lasting = prefer_lasting(csi.visible, self.view.service_time_s(t, sats), self.s.horizon_ns / NS_PER_S)
-        return csi if np.array_equal(lasting, csi.visible) else replace(csi, visible=lasting)
+        ahead = self.view.csi_at(t + self.s.horizon_ns // 2, sats)
+        now = (lasting & ~ahead.visible).any(axis=0)  # (U,) users kept on a link gone by then: CSI at t
+        if now.any():
+            mixed = {}
+            for f in fields(ahead):
+                a, b = getattr(ahead, f.name), getattr(csi, f.name)
+                mixed[f.name] = np.where(now if a.ndim == 2 else now[:, None], b, a)
+            ahead = replace(ahead, **mixed)
+        return replace(ahead, visible=lasting)
 
     def recluster(self, t: int, trigger: str) -> None:
         """Every lane decides anew on one candidate snapshot."""
