@@ -313,6 +313,7 @@ class EventsConfig(_Model):
     precoder_tracking: Literal["tracked", "snapshot"] = "tracked"
     decision_interference: Literal["phase-averaged", "instantaneous"] = "phase-averaged"
     decision_tolerance: float = Field(gt=0.0, le=0.1, default=0.01)
+    make_before_break: bool = True  # docs/scenarios.md [events]; false: the papers' literal behaviour
 
 
 class OutputConfig(_Model):

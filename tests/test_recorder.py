@@ -117,7 +117,7 @@ def test_pandas_round_trip_values_and_dtypes(scenario, run_dir):
     dtypes = {c: str(t) for c, t in rates.dtypes.items()}
     assert dtypes == {"time": "datetime64[ns, UTC]", "scheme": "category", "rsap_policy": "category",
                       "user_id": "int32", "se_bps_hz": "float64", "sinr_db": "float64", "n_serving": "int16",
-                      "rsap_sat": "Int64"}
+                      "rsap_sat": "Int64", "decision_age_s": "float64"}
     hand = read_table(run_dir, "handovers")
     assert hand["kind"].tolist() == ["rsap", "cluster_join"] * 2
     assert hand["from_sat"].isna().tolist() == [False, True] * 2

@@ -271,8 +271,40 @@ def test_rsap_records_carry_the_rules_reason_and_one_change_per_instant(run):
     assert per_instant.max() == 1
     first = rsap.sort_values("time").groupby(["scheme", "rsap_policy", "user_id"], observed=True).head(1)
     assert set(first["reason"]) == {"acquire"} and first["from_sat"].isna().all()
-    allowed = {"acquire", "rsap_ineligible", "better_channel", "no_eligible", "repair"}
+    allowed = {"acquire", "set", "rsap_ineligible", "better_channel", "rescued", "no_eligible", "no_capacity",
+               "initial", "visibility", "period", "rsap"}  # docs/analysis.md "Handover kinds and reasons"
     assert set(rsap["reason"].astype(str)) <= allowed
+    loss = rsap[rsap["to_sat"].isna()]
+    assert set(loss["reason"].astype(str)) <= {"no_eligible", "no_capacity"}
+
+
+def test_rates_rsap_changes_are_the_handovers_rsap_records(run):
+    """Per lane and user, the RSAP changes between consecutive steps of ``rates`` are the ``rsap``
+    records of ``handovers`` (first acquisitions excluded), one for one, at the same steps."""
+    lane_user = ["scheme", "rsap_policy", "user_id"]
+    rates = read_table(run, "rates").sort_values([*lane_user, "time"])
+    rsap_sat = rates["rsap_sat"].fillna(-1).astype(np.int64)
+    prev = rsap_sat.groupby([rates[c] for c in lane_user], observed=True).shift(1)
+    had = (rsap_sat >= 0).groupby([rates[c] for c in lane_user], observed=True).cummax()
+    changed = prev.notna() & (prev != rsap_sat) & had.groupby([rates[c] for c in lane_user], observed=True).shift(
+        1, fill_value=False)  # a user first served after the start: that is its first acquisition
+    from_rates = rates.loc[changed, [*lane_user, "time"]].assign(to_sat=rsap_sat[changed].to_numpy())
+    h = read_table(run, "handovers")
+    rsap = h[h["kind"] == "rsap"].sort_values("time")
+    rsap = rsap[rsap.groupby(lane_user, observed=True).cumcount() > 0]  # first acquisitions excluded
+    step_ns = 2_000_000_000
+    start = rates["time"].min()
+    at_step = start + ((rsap["time"] - start + pd.Timedelta(step_ns - 1, "ns")) // pd.Timedelta(step_ns, "ns")) \
+        * pd.Timedelta(step_ns, "ns")  # the first logging step under the new RSAP
+    from_handovers = rsap[lane_user].assign(time=at_step.to_numpy(),
+                                            to_sat=rsap["to_sat"].fillna(-1).astype(np.int64).to_numpy())
+
+    def rows(frame):
+        frame = frame.astype({"scheme": str, "rsap_policy": str, "user_id": np.int64})
+        return sorted(map(tuple, frame[[*lane_user, "time", "to_sat"]].itertuples(index=False)))
+
+    assert len(from_rates) > 20
+    assert rows(from_rates) == rows(from_handovers)
 
 
 def test_one_cluster_snapshot_per_lane_and_instant(tmp_path):
@@ -302,3 +334,69 @@ def test_run_chunk_reports_simulated_time_at_every_csi_refresh(scenario, tmp_pat
         replay.close()
     period, chunk = replay.s.csi_period_ns, replay.s.chunk_ns
     assert seen == list(range(0, chunk, period)) + [chunk]
+
+
+def _serving_links_lost_to_sets(run_dir) -> int:
+    """Sets of a link that serves the user in the cluster snapshot in force just before the set
+    (cluster-mode lanes: the links a repair has to drop)."""
+    events = read_table(run_dir, "events")
+    sets = events[events["kind"] == "set"][["time", "sat_id", "user_id"]]
+    c = read_table(run_dir, "clusters")
+    c = c[c["scheme"].astype(str).isin(["cf-mntn-smrt", "uc-dmimo"])]
+    lost = 0
+    for (scheme, policy), one in c.groupby(["scheme", "rsap_policy"], observed=True):
+        times = np.sort(one["time"].unique())
+        for ts, sat, user in sets.itertuples(index=False):
+            i = np.searchsorted(times, ts, side="left") - 1  # the snapshot in force just before ts
+            if i >= 0:
+                snap = one[one["time"] == times[i]]
+                lost += int(((snap["sat_id"] == sat) & (snap["user_id"] == user)).any())
+    return lost
+
+
+def test_make_before_break_hands_over_before_serving_links_set(tmp_path):
+    """With make-before-break (the default) decisions avoid links that set within the horizon and a
+    reclustering comes ahead of a serving link's set: far fewer serving links are lost to sets than
+    with the papers' literal behaviour, and the rates table is otherwise complete."""
+    text = (TEXT.replace("'", '"').replace("duration_s = 240", "duration_s = 180")
+            .replace(repr(SCHEMES).replace("'", '"'), '["cf-mntn-smrt", "uc-dmimo"]'))
+    literal = text.replace("k_max = 3", "k_max = 3\nmake_before_break = false")
+    on = run_scenario(parse_scenario(text), output_dir=tmp_path / "on")
+    off = run_scenario(parse_scenario(literal), output_dir=tmp_path / "off")
+    lost_on, lost_off = _serving_links_lost_to_sets(on), _serving_links_lost_to_sets(off)
+    assert lost_off >= 4
+    assert lost_on <= lost_off // 4
+    assert len(read_table(on, "rates")) == len(read_table(off, "rates"))
+
+
+def test_decisions_see_lasting_links_and_the_geometry_of_the_middle_of_their_horizon(scenario):
+    """``CentralNode.for_decision``: the allowed links are up at t and last the horizon (a user with
+    no such link keeps its links up at t); β and angles are those predicted for t + horizon / 2."""
+    from simulator.engine.geometry import chunk_geometry
+    from simulator.engine.run import build_replay
+
+    replay, _ = build_replay(scenario, recorder=None)
+    try:
+        s, central, view = replay.s, replay.central, replay.view
+        assert s.make_before_break and s.horizon_ns == 15 * 10**9
+        view.start_chunk(chunk_geometry(replay.catalog, replay.epoch, 0, 60 * 10**9, s.step_ns, replay.user_positions,
+                                        s.min_elevation_deg, lookahead_s=replay.lookahead_s,
+                                        static_users=replay.static_users, timescale=replay.ts))
+        checked = 0
+        for t in range(0, 60 * 10**9, 5 * 10**9):
+            central.update_visible(t)
+            cand, csi = central.candidates(t)
+            seen = central.for_decision(t, cand, csi)
+            up, service = view.up_links(t, cand), view.service_time_s(t, cand)
+            lasting = up & (service >= 15.0 - 1e-9)
+            has = lasting.any(axis=0)
+            assert (seen.visible[:, has] == lasting[:, has]).all()
+            assert (seen.visible[:, ~has] == up[:, ~has]).all()
+            ahead = view.csi_at(t + s.horizon_ns // 2, cand)
+            np.testing.assert_array_equal(seen.beta[:, has], ahead.beta[:, has])
+            np.testing.assert_array_equal(seen.theta_rad[:, has], ahead.theta_rad[:, has])
+            assert not np.array_equal(seen.beta[:, has], csi.beta[:, has])  # the satellites moved
+            checked += int(has.sum())
+        assert checked > 0
+    finally:
+        replay.close()

@@ -21,6 +21,7 @@ from simulator.analysis import (cluster_size_distribution, cluster_size_summary,
 from simulator.analysis.compare import compare_tables, count_differences, scenario_differences
 from simulator.analysis.plots import scheme_colour
 from simulator.analysis.headline import headline, headline_table
+from simulator.analysis.decision_age import decision_age_summary
 from simulator.analysis.report import Document, Section, Table, default_timeline_choice, partial_banner, render_html
 from simulator.cli import main
 from simulator.engine.recorder import read_table
@@ -31,8 +32,8 @@ RUN_SCHEMES = ["cf-mntn-szf", "uc-dmimo", "nct"]
 POLICIES = replay_test.POLICIES
 # The tiny scenario of test_replay.py (240 s, 4 users, 4 chunks of 60 s) with three schemes.
 TEXT = replay_test.TEXT.replace(repr(replay_test.SCHEMES), repr(RUN_SCHEMES)).replace('name = "tiny"', 'name = "tiny-report"')
-SECTIONS = {"headline", "geometry", "scenario", "handovers", "coverage", "spectral-efficiency", "clusters", "serving-timeline", "optimiser"}
-FIGURES = {"handover-rate", "coverage-cdf", "se-cdf", "se-over-time", "cluster-size", "serving-timeline",
+SECTIONS = {"headline", "geometry", "scenario", "handovers", "coverage", "spectral-efficiency", "decision-age", "clusters", "serving-timeline", "optimiser"}
+FIGURES = {"decision-age", "handover-rate", "coverage-cdf", "se-cdf", "se-over-time", "cluster-size", "serving-timeline",
            "optimiser-cdf", "sky", "map"}
 COMPARE_FIGURES = {"handover-rate", "coverage-cdf", "se-cdf", "cluster-size", "optimiser-cdf"}
 
@@ -132,6 +133,7 @@ def test_csv_files_hold_the_metric_tables(report, run_dir):
         "cluster_size_summary": cluster_size_summary(run), "cluster_size_distribution": cluster_size_distribution(run),
         "optimiser_summary": optimiser_summary(run), "optimiser_distribution": optimiser_distribution(run),
         "serving_timeline": timeline, "headline": headline_table(run), "headline_lanes": headline(run),
+        "decision_age": decision_age_summary(run),
     }
     csv_only = {"sky_tracks"}  # checked in test_geometry_views.py
     assert {p.stem for p in folder.glob("*.csv")} == set(expected) | {"scenario"} | csv_only

@@ -267,3 +267,14 @@ def test_max_service_time_holds_rsap_longer_than_best_channel_on_walker_passes()
     # a max-service-time RSAP is kept for a whole pass: no coverage time can exceed a 25° pass
     # (4.5 min at 550 km, REFERENCE 3.6), and it hands over only when the RSAP sets
     assert mst_hold <= 4.5 * 60.0
+
+
+def test_prefer_lasting_keeps_links_that_outlive_the_horizon_unless_none_does():
+    from simulator.cooperation.rsap import prefer_lasting
+
+    eligible = np.array([[True, True, False], [True, False, True], [False, True, True]])
+    service = np.array([[30.0, 4.0, 0.0], [5.0, 0.0, 2.0], [0.0, 15.0, 1.0]])
+    got = prefer_lasting(eligible, service, 15.0)
+    # user 0: only satellite 0 lasts; user 1: satellite 2 lasts exactly the horizon; user 2: none lasts
+    assert got.tolist() == [[True, False, False], [False, False, True], [False, True, True]]
+    assert prefer_lasting(eligible, service, 0.0).tolist() == eligible.tolist()

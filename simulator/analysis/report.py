@@ -24,6 +24,7 @@ from . import document_html, plots
 from . import (cluster_size_distribution, cluster_size_summary, coverage_summary, coverage_time_km, handover_rate,
                optimiser_distribution, optimiser_summary, ping_pong_rate, scenario_summary, se_cdf, se_over_time,
                se_summary, serving_timeline)
+from .decision_age import decision_age_summary, plot_decision_age
 from .handovers import counted_handovers
 from .headline import headline, headline_table
 from .loading import RunData
@@ -258,6 +259,7 @@ def build_report(run: RunData, *, user_id: int | None = None, scheme: str | None
     cov = coverage_summary(run)
     cdf = se_cdf(run, per="sample")
     sot = se_over_time(run)
+    age = decision_age_summary(run)
     sizes = cluster_size_distribution(run)
     opt = optimiser_distribution(run)
     timeline = _timeline(run, user_id, scheme)
@@ -301,6 +303,15 @@ def build_report(run: RunData, *, user_id: int | None = None, scheme: str | None
                                     plots.figure_png(plots.plot_se_cdf(cdf))),
                          FigureItem("se-over-time", "Sum and minimum SE over the users, against time",
                                     plots.figure_png(plots.plot_se_over_time(sot)))]),
+        Section("decision-age", "Decision age",
+                "How SINR degrades as the decision in force grows old: user-steps of each scheme (both RSAP "
+                "policies) binned by the time since their decision was taken (a local repair keeps its age). "
+                "under_0db_share: fraction of the bin's user-steps with SINR under 0 dB (unserved included); "
+                "p10: 10th percentile.",
+                tables=[Table("decision_age", "SINR against decision age", age)],
+                figures=[FigureItem("decision-age", "SINR against the age of the decision in force",
+                                    plots.figure_png(plot_decision_age(age)),
+                                    "Each bin at its middle; log age axis.")]),
         Section("clusters", "Serving-cluster size",
                 "Number of satellites serving a user (004 Fig 4), as a fraction of user-steps; 0 = unserved.",
                 tables=[Table("cluster_size_summary", "Cluster size summary", cluster_size_summary(run)),

@@ -40,6 +40,7 @@ __all__ = [
     "RsapState",
     "check_policy",
     "usable_links",
+    "prefer_lasting",
     "rsap_is_eligible",
     "select_rsap",
     "rsap_step",
@@ -218,6 +219,20 @@ def usable_links(eligible: ArrayLike, gain: ArrayLike, service_time_s: ArrayLike
     "could not compute" (e.g. an SGP4 failure) and such a link is never chosen."""
     g = np.asarray(gain, dtype=float)
     return np.asarray(eligible, dtype=bool) & np.isfinite(g) & ~np.isnan(np.asarray(service_time_s, dtype=float))
+
+
+def prefer_lasting(eligible: ArrayLike, service_time_s: ArrayLike, horizon_s: float) -> np.ndarray:
+    """Make-before-break: the eligible links that stay up for at least ``horizon_s`` more seconds.
+
+    A user none of whose eligible links lasts that long keeps all of them (a short service is
+    better than none). ``eligible`` (S, U) bool, ``service_time_s`` (S, U) s (remaining time above
+    the mask); ``horizon_s <= 0`` returns ``eligible`` unchanged. Returns (S, U) bool.
+    """
+    elig = np.asarray(eligible, bool)
+    if horizon_s <= 0:
+        return elig
+    lasting = elig & (np.asarray(service_time_s, float) >= horizon_s - TIME_TOLERANCE_S)
+    return np.where(lasting.any(axis=0, keepdims=True), lasting, elig)
 
 
 def rsap_is_eligible(rsap: ArrayLike, eligible: ArrayLike) -> np.ndarray:

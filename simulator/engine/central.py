@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import fields, replace
 
 import numpy as np
 
+from ..constants import NS_PER_S
 from ..cooperation.repair import repair
+from ..cooperation.rsap import prefer_lasting
 from ..cooperation.schemes import DecideContext, SchemeDecision, decide, reused_names
 from .geometry import to_local
 from .instant import InstantView
@@ -62,7 +65,8 @@ class CentralNode:
             self.vis_sats = new
 
     def request_recluster(self, t: int) -> None:
-        """A reclustering at ``t``, or as soon as ``min_recluster_interval`` allows."""
+        """A reclustering at ``t``, or as soon as ``min_recluster_interval`` allows (``t`` may be a
+        future instant: make-before-break asks for one ahead of a set)."""
         last = self.last_recluster_ns
         due = t if last is None else max(t, last + self.s.min_recluster_interval_ns)
         if self.recluster_due_ns is None or due < self.recluster_due_ns:
@@ -86,6 +90,29 @@ class CentralNode:
         keep |= np.isin(vis, rsaps[rsaps >= 0])
         return (vis[keep], csi.satellites(keep)) if keep.any() else (vis[keep], None)
 
+    def for_decision(self, t: int, sats: np.ndarray, csi):
+        """The snapshot a decision taken at ``t`` sees (``csi``: the candidates' CSI at ``t``).
+
+        With make-before-break the decision is made for the interval it will be in force, not for
+        its first instant (docs/design.md "Decisions for their lifetime"): links that set within the
+        horizon are not allowed where the user has a lasting link (``visible`` False, from
+        :func:`~simulator.cooperation.rsap.prefer_lasting`), and β, κ, angles and steering are those
+        predicted from the ephemeris for the middle of the horizon, ``t + horizon / 2``. Without
+        make-before-break: ``csi`` itself (the papers' snapshot at the decision instant).
+        """
+        if not self.s.horizon_ns:
+            return csi
+        lasting = prefer_lasting(csi.visible, self.view.service_time_s(t, sats), self.s.horizon_ns / NS_PER_S)
+        ahead = self.view.csi_at(t + self.s.horizon_ns // 2, sats)
+        now = (lasting & ~ahead.visible).any(axis=0)  # (U,) users kept on a link gone by then: CSI at t
+        if now.any():
+            mixed = {}
+            for f in fields(ahead):
+                a, b = getattr(ahead, f.name), getattr(csi, f.name)
+                mixed[f.name] = np.where(now if a.ndim == 2 else now[:, None], b, a)
+            ahead = replace(ahead, **mixed)
+        return replace(ahead, visible=lasting)
+
     def recluster(self, t: int, trigger: str) -> None:
         """Every lane decides anew on one candidate snapshot."""
         self.last_recluster_ns = t
@@ -106,6 +133,7 @@ class CentralNode:
         # as in sequence. Cluster-mode schemes decide once for both policies; a scheme that reuses
         # another's solver run (Scheme.reuses) is decided after it, here, with the same cache.
         cache: dict = {}
+        seen = self.for_decision(t, cand, csi)
         lanes = ordered_for_sharing(self.lanes)
         jobs: dict = {}
         # The decisions others reuse (the slowest) are submitted first, so that one thread works on
@@ -114,7 +142,7 @@ class CentralNode:
         for lane in sorted(lanes, key=lambda lane: lane.name not in reused):
             key = _decision_key(lane)
             if key not in jobs and lane.spec.reuses is None:
-                jobs[key] = self._pool.submit(decide, lane.name, csi, self.ctx, to_local(lane.rsap, cand),
+                jobs[key] = self._pool.submit(decide, lane.name, seen, self.ctx, to_local(lane.rsap, cand),
                                               carry_decision(lane.decision, lane.sats, cand), cache)
         decided: dict = {}
         for lane in lanes:
@@ -123,7 +151,7 @@ class CentralNode:
                 if key in jobs:
                     decided[key] = jobs[key].result()
                 else:
-                    decided[key] = decide(lane.name, csi, self.ctx, to_local(lane.rsap, cand),
+                    decided[key] = decide(lane.name, seen, self.ctx, to_local(lane.rsap, cand),
                                           carry_decision(lane.decision, lane.sats, cand), cache)
                 self.rows.decision(t, lane.name, trigger, decided[key])
             self.schedule(lane, t, cand, decided[key], csi, trigger)
@@ -141,7 +169,8 @@ class CentralNode:
             for lane in lanes:
                 self.schedule(lane, t, cand, None, None, trigger)
             return
-        jobs = [self._pool.submit(decide, lane.name, csi, self.ctx, to_local(lane.rsap, cand),
+        seen = self.for_decision(t, cand, csi)
+        jobs = [self._pool.submit(decide, lane.name, seen, self.ctx, to_local(lane.rsap, cand),
                                   carry_decision(lane.decision, lane.sats, cand)) for lane in lanes]
         for lane, job in zip(lanes, jobs):
             decision = job.result()
@@ -156,8 +185,10 @@ class CentralNode:
             lane.pending.append(PendingDecision(t + self.s.backhaul_delay_ns, t, sats, decision, csi, trigger))
             self.wake()
 
-    def apply(self, lane: Lane, t: int, sats, decision: SchemeDecision | None, csi, trigger: str) -> None:
-        """Make ``decision`` the one in force from ``t`` on; record clusters and handovers."""
+    def apply(self, lane: Lane, t: int, sats, decision: SchemeDecision | None, csi, trigger: str,
+              taken_ns: int | None = None) -> None:
+        """Make ``decision`` (taken at ``taken_ns``, default ``t``) the one in force from ``t`` on;
+        record clusters and handovers."""
         self.log.flush(lane, t)
         old = lane.links()
         if decision is not None and len(sats):
@@ -165,7 +196,7 @@ class CentralNode:
             if not up.all():
                 decision = _drop_links(decision, up)
         lane.sats, lane.decision, lane.csi = np.asarray(sats, np.int64), decision, csi
-        lane.decided_ns = t
+        lane.decided_ns = t if taken_ns is None else taken_ns
         why: np.ndarray | str = trigger
         if lane.spec.rsap_mode == "serving" and decision is not None:
             lane.rsap = np.where(decision.serving >= 0, lane.sats[np.maximum(decision.serving, 0)], -1)
@@ -173,13 +204,27 @@ class CentralNode:
             why = self.step_rsaps([lane], t, record=False)[0][1]
         self.rows.handovers(lane, t, old, trigger, rsap_reason=why)
         self.rows.clusters(lane, t)
+        self.plan_ahead(lane, t)
+
+    def plan_ahead(self, lane: Lane, t: int) -> None:
+        """Make-before-break: ask for a reclustering whose decision takes effect one logging step
+        before the first set of a link the lane serves (instead of repairing after it)."""
+        if not self.s.make_before_break or lane.decision is None or not lane.decision.mask.any():
+            return
+        service = self.view.service_time_s(t, lane.sats)[lane.decision.mask]
+        service = service[service > 0]
+        if not service.size:
+            return
+        due = t + int(round(float(service.min()) * NS_PER_S)) - self.s.backhaul_delay_ns - self.s.step_ns
+        if due > t:
+            self.request_recluster(due)
 
     # ----------------------------------------------------------------- RSAP
     def step_rsaps(self, lanes: list[Lane], t: int, *, record: bool = True) -> list[tuple[np.ndarray, np.ndarray]]:
         """:func:`~simulator.engine.rsapstep.step_rsaps` on the visible satellites; with ``record``,
         each RSAP change is logged and written as ``rsap`` handovers."""
         return step_rsaps(lanes, t, self.vis_sats, self.view, hysteresis_db=self.s.hysteresis_db,
-                          time_to_trigger_s=self.s.time_to_trigger_s,
+                          time_to_trigger_s=self.s.time_to_trigger_s, horizon_s=self.s.horizon_ns / NS_PER_S,
                           on_change=self._rsap_changed if record else None)
 
     def _rsap_changed(self, lane: Lane, t: int, new: np.ndarray, why: np.ndarray) -> None:
@@ -197,6 +242,7 @@ class CentralNode:
     # ----------------------------------------------------------------- sets: local repair
     def handle_sets(self, t: int, sats: np.ndarray, users: np.ndarray) -> None:
         """Satellites ``sats`` set for ``users`` at ``t``: repair the lanes they served, or decide again."""
+        self.rows.note_sets(t, sats, users)
         again = []
         for lane in self.lanes:
             if lane.decision is None:
@@ -229,8 +275,9 @@ class CentralNode:
         lane.decision = new
         lane.rsap = np.where(result.rsap >= 0, lane.sats[np.maximum(result.rsap, 0)], -1)
         lane.rsap_state = lane.rsap_state.with_rsap(to_local(lane.rsap, self.vis_sats)) if lane.rsap_state else None
-        self.rows.handovers(lane, t, old, "repair")
+        self.rows.handovers(lane, t, old, "repair", rsap_reason=result.reason)
         self.rows.clusters(lane, t)
+        self.plan_ahead(lane, t)
 
 
 def ordered_for_sharing(lanes: list[Lane]) -> list[Lane]:

@@ -36,7 +36,8 @@ class PendingDecision:
 @dataclass(frozen=True)
 class Segment:
     """Steps a … b−1 of a chunk, logged under one decision with the RSAP ``rsap`` (catalogue index per
-    user, −1 none) and ``n_serving`` serving satellites per user; evaluated later with its neighbours."""
+    user, −1 none) and ``n_serving`` serving satellites per user; evaluated later with its neighbours.
+    ``decided_ns``: when the decision was taken (None without one)."""
 
     a: int
     b: int
@@ -44,6 +45,7 @@ class Segment:
     sats: np.ndarray
     rsap: np.ndarray
     n_serving: np.ndarray
+    decided_ns: int | None = None
 
 
 @dataclass(frozen=True)
@@ -85,7 +87,7 @@ class Lane:
     rsap_state: RsapState | None = None  # over the replay's vis_sats
     pending: list[PendingDecision] = field(default_factory=list)
     logged_until_ns: int = 0  # rates are recorded for every step < this instant
-    decided_ns: int | None = None  # last (re)clustering decision of this lane
+    decided_ns: int | None = None  # when the decision in force was taken (before its backhaul delay)
     #: steps logged but not yet evaluated (RateLog.flush); always empty between chunks
     segments: list[Segment] = field(default_factory=list)
 

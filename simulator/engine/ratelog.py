@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..constants import NS_PER_S
+
 from ..cooperation.schemes import SchemeDecision
 from ..units import lin_to_db
 from .geometry import ChunkGeometry
@@ -65,7 +67,8 @@ class RateLog:
         lane.logged_until_ns = max(lane.logged_until_ns, t_end)
         if b <= a:
             return
-        seg = Segment(int(a), int(b), lane.decision, lane.sats, lane.rsap.copy(), lane.serving_count())
+        seg = Segment(int(a), int(b), lane.decision, lane.sats, lane.rsap.copy(), lane.serving_count(),
+                      None if lane.decision is None else lane.decided_ns)
         if lane.segments and not self.joins(lane, lane.segments[-1], seg):
             self.evaluate(lane)
         lane.segments.append(seg)
@@ -112,9 +115,11 @@ class RateLog:
         rsap = np.repeat(np.stack([seg.rsap for seg in segs]), counts, axis=0)
         n_serving = np.repeat(np.stack([seg.n_serving for seg in segs]), counts, axis=0)
         rsap_ids = np.ma.masked_array(np.where(rsap >= 0, self.sat_ids[np.maximum(rsap, 0)], 0), mask=rsap < 0)
+        decided = np.repeat([-1 if seg.decided_ns is None else seg.decided_ns for seg in segs], counts)
+        age = np.ma.masked_array(np.maximum(steps - decided, 0) / NS_PER_S, mask=decided < 0)[:, None]
         self._out.append((rates, dict(time=self.epoch + steps[:, None], scheme=lane.name,
                                       rsap_policy=lane.policy, user_id=np.arange(self.n_user)[None, :],
-                                      n_serving=n_serving, rsap_sat=rsap_ids)))
+                                      n_serving=n_serving, rsap_sat=rsap_ids, decision_age_s=age)))
         if len(self._out) >= self.rates_held:
             self.write(wait=False)
 

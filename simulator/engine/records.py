@@ -14,6 +14,8 @@ waiting: one append per table and lane, rows in the order they were produced.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from ..cooperation.clusters import diff_masks
@@ -101,6 +103,20 @@ def _concat(values: list, counts: np.ndarray):
     return np.ma.masked_array(out, mask=np.concatenate(nulls)) if masked else out
 
 
+@dataclass
+class _Instant:
+    """The changes of one lane at one instant ``t``, held until the instant is over: the links
+    before the first change (``old``) and after the last (``new``), the reason of each user's last
+    RSAP or beam change (``why``, "" = none) and the trigger of the last change of the masks."""
+
+    t: int
+    old: Links
+    new: Links
+    why: np.ndarray
+    trigger: str
+    single_serving: bool
+
+
 class RowWriter:
     """Rows of the ``handovers``, ``clusters``, ``decisions``, ``events`` and ``csi`` tables.
 
@@ -118,32 +134,80 @@ class RowWriter:
         self.n_user, self.rows_held = n_user, int(rows_held)
         self._rows = {table: RowBuffer() for table in SMALL_TABLES}
         self._pending_clusters: dict = {}  # (scheme, policy) -> the last serving-link snapshot, not yet written
+        self._open: dict[tuple[str, str], _Instant] = {}  # (scheme, policy) -> changes of one instant, not yet written
+        self._sets: dict[int, list] = {}  # instant -> (satellites, users) pairs that set at it
 
     def start_chunk(self) -> None:
         """Drop rows collected but not flushed (rows of an interrupted chunk are not kept)."""
         self._rows = {table: RowBuffer() for table in SMALL_TABLES}
+        self._open, self._sets = {}, {}
 
     def handovers(self, lane: Lane, t: int, old: Links, trigger: str, *, masks_changed: bool = True,
-                          rsap_reason: np.ndarray | str | None = None) -> None:
-        """Rows for every change from the links ``old`` to the lane's links now (:func:`diff_masks`).
+                  rsap_reason: np.ndarray | str | None = None) -> None:
+        """Note one change of the lane at ``t``: from the links ``old`` to the lane's links now.
 
-        The masks are compared on the union of both satellite sets (sorted, so the rows come in the
-        order a comparison over the whole catalogue gives); ``masks_changed=False`` compares RSAPs
-        and beams only."""
+        Nothing is written yet: every change of one lane at one instant (a repair, an RSAP step, a
+        decision taking effect, …) is folded into one :class:`_Instant`, and the rows are the
+        difference between the links before the first change and after the last one, written when
+        the lane changes at a later instant or the chunk ends (:meth:`flush`). A user's RSAP therefore
+        changes at most once per instant and lane in the ``handovers`` table, as in ``rates``.
+
+        ``trigger`` is the reason of the join/leave rows (the last change of the masks at ``t``
+        wins); ``rsap_reason`` (str or (U,)) the reason of the users' RSAP and beam changes (default
+        ``trigger``; the last change of each user wins, then the rules of :meth:`_close` apply).
+        ``masks_changed=False``: only RSAPs and beams changed in this call."""
+        key = (lane.name, lane.policy)
+        held = self._open.get(key)
+        if held is not None and held.t != t:
+            self._close(key)
+            held = None
         new = lane.links()
-        if masks_changed and old.mask is not None and new.mask is not None and np.array_equal(old.sats, new.sats):
+        if held is None:
+            held = self._open[key] = _Instant(t, old, new, np.full(self.n_user, "", dtype=object), trigger,
+                                              lane.spec.single_serving)
+        why = np.broadcast_to(np.asarray(trigger if rsap_reason is None else rsap_reason, dtype=object),
+                              (self.n_user,))
+        moved = old.rsap != new.rsap
+        if old.beam is not None and new.beam is not None:
+            moved |= old.beam != new.beam
+        held.why[moved] = why[moved]
+        if masks_changed:
+            held.trigger = trigger
+        held.new = new
+
+    def note_sets(self, t: int, sats: np.ndarray, users: np.ndarray) -> None:
+        """Satellites ``sats`` set for ``users`` at ``t`` (catalogue indices, pairwise): an RSAP
+        that sets at the instant it is left gets the reason ``set``."""
+        self._sets.setdefault(t, []).append((np.asarray(sats, np.int64), np.asarray(users, np.int64)))
+
+    def _close(self, key: tuple[str, str]) -> None:
+        """Write the rows of the lane's held instant (see :meth:`handovers`).
+
+        RSAP reasons, by rule (``docs/analysis.md`` "Handover kinds and reasons"): ``acquire`` when
+        the user had no RSAP; else ``set`` when the old RSAP set for the user at this instant and a
+        new one was taken; else the reason of the user's last change at the instant, except that a
+        loss and a re-acquisition within it are ``rsap_ineligible`` (a loss keeps ``no_eligible`` /
+        ``no_capacity``)."""
+        held = self._open.pop(key)
+        t, old, new = held.t, held.old, held.new
+        why = np.where(held.why == "", held.trigger, held.why).astype(object)
+        between = (old.rsap >= 0) & (new.rsap >= 0) & (old.rsap != new.rsap)
+        why[between & (why == "acquire")] = "rsap_ineligible"  # lost and re-acquired within the instant
+        gone = np.zeros(self.n_user, bool)
+        for sats, users in self._sets.get(t, ()):
+            gone[users[sats == old.rsap[users]]] = True
+        if gone.any():
+            why[gone & between] = "set"
+        why[(old.rsap < 0) & (new.rsap >= 0)] = "acquire"
+        if old.mask is not None and new.mask is not None and np.array_equal(old.sats, new.sats):
             axis, old_mask, new_mask = new.sats, old.mask, new.mask  # a repair: same satellites
-        elif masks_changed:
+        else:
             axis = np.union1d(old.sats, new.sats)
             old_mask, new_mask = old.mask_on(axis), new.mask_on(axis)
-        else:
-            axis = np.zeros(0, np.int64)
-            old_mask = new_mask = np.zeros((0, self.n_user), bool)
         beams = old.beam is not None and new.beam is not None
-        rec = diff_masks(old_mask, old.rsap, new_mask, new.rsap,
-                         rsap_reason=trigger if rsap_reason is None else rsap_reason, join_leave_reason=trigger,
-                         prev_beam=old.beam if beams else None, new_beam=new.beam if beams else None,
-                         single_serving=lane.spec.single_serving, sat_index=axis)
+        rec = diff_masks(old_mask, old.rsap, new_mask, new.rsap, rsap_reason=why.astype(str),
+                         join_leave_reason=held.trigger, prev_beam=old.beam if beams else None,
+                         new_beam=new.beam if beams else None, single_serving=held.single_serving, sat_index=axis)
         if not len(rec):
             return
 
@@ -153,9 +217,15 @@ class RowWriter:
         def beam(b):
             return np.maximum(b, 0), b < 0
 
-        self._add("handovers", time=self.epoch + t, scheme=lane.name, rsap_policy=lane.policy,
+        self._add("handovers", time=self.epoch + t, scheme=key[0], rsap_policy=key[1],
                   user_id=rec.user_id, kind=rec.kind, from_sat=ids(rec.from_sat), to_sat=ids(rec.to_sat),
                   from_beam=beam(rec.from_beam), to_beam=beam(rec.to_beam), reason=rec.reason)
+
+    def close_instants(self) -> None:
+        """Write every held instant (the chunk ends: no later change can join them)."""
+        for key in list(self._open):
+            self._close(key)
+        self._sets.clear()
 
     def clusters(self, lane: Lane, t: int) -> None:
         """Hold the lane's serving links at ``t``; written when a later instant comes (or the chunk ends).
@@ -202,6 +272,7 @@ class RowWriter:
 
     def flush(self) -> None:
         """Append the collected rows of the small tables to the recorder (at the end of a chunk)."""
+        self.close_instants()
         for table, rows in self._rows.items():
             rows.drain(self.recorder, table)
 

@@ -218,7 +218,7 @@ class Replay:
                 ready = [p for p in lane.pending if p.apply_ns <= now]
                 lane.pending = [p for p in lane.pending if p.apply_ns > now]
                 for p in ready:
-                    central.apply(lane, now, p.sats, p.decision, p.csi, p.trigger)
+                    central.apply(lane, now, p.sats, p.decision, p.csi, p.trigger, p.decided_ns)
             if central.recluster_due_ns is not None and central.recluster_due_ns <= now:
                 central.recluster_due_ns = None
                 central.recluster(now, "visibility")

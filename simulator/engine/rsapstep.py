@@ -7,7 +7,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ..constants import NS_PER_S
-from ..cooperation.rsap import RsapState, rsap_step
+from ..cooperation.rsap import RsapState, prefer_lasting, rsap_step
 from .instant import InstantView
 from .lanes import Lane, remap_rsap_state
 
@@ -15,7 +15,7 @@ __all__ = ["step_rsaps"]
 
 
 def step_rsaps(lanes: list[Lane], t: int, vis: np.ndarray, view: InstantView, *, hysteresis_db: float,
-               time_to_trigger_s: float,
+               time_to_trigger_s: float, horizon_s: float = 0.0,
                on_change: Callable[[Lane, int, np.ndarray, np.ndarray], None] | None = None,
                ) -> list[tuple[np.ndarray, np.ndarray]]:
     """Advance the RSAP rule of ``lanes`` to ``t``; per lane, the users whose RSAP changed and, per
@@ -24,7 +24,9 @@ def step_rsaps(lanes: list[Lane], t: int, vis: np.ndarray, view: InstantView, *,
     The rule treats each user on its own, so the lanes of one policy are stepped in one call with
     their users side by side: columns j·U … (j+1)·U − 1 belong to the group's j-th lane. Eligible
     RSAPs are the links up at ``t`` (serving-mode lanes) or the lane's serving links up at ``t``;
-    RSAP timers are kept over ``vis`` (the satellites up for some user). ``on_change(lane, t, new,
+    RSAP timers are kept over ``vis`` (the satellites up for some user). With ``horizon_s`` > 0
+    (make-before-break) eligible links that set within it are not eligible where the user has a
+    lasting one (:func:`~simulator.cooperation.rsap.prefer_lasting`). ``on_change(lane, t, new,
     why)`` is called before a lane whose RSAP changed takes its new RSAPs ``new`` (catalogue indices).
     """
     n_user = view.n_user
@@ -39,7 +41,8 @@ def step_rsaps(lanes: list[Lane], t: int, vis: np.ndarray, view: InstantView, *,
             lane = lanes[i]
             if lane.rsap_state is None or lane.rsap_state.better_since_s.shape[0] != len(vis):
                 lane.rsap_state = remap_rsap_state(lane.rsap_state, np.zeros(0, np.int64), vis, lane.rsap)
-        eligible = np.concatenate([up if lanes[i].spec.rsap_mode == "serving" else up & lanes[i].mask_on(vis)
+        eligible = np.concatenate([prefer_lasting(up if lanes[i].spec.rsap_mode == "serving"
+                                                  else up & lanes[i].mask_on(vis), service, horizon_s)
                                    for i in group], axis=1)
         before = RsapState(np.concatenate([lanes[i].rsap_state.rsap for i in group]),
                            np.concatenate([lanes[i].rsap_state.better_since_s for i in group], axis=1))

@@ -104,6 +104,7 @@ def settings_from(scenario: Scenario, tuning: ReplayTuning | None = None) -> Rep
         backhaul_delay_ns=_ns(ev.backhaul_delay_s), min_elevation_deg=ev.min_elevation_deg,
         hysteresis_db=ev.hysteresis_db, time_to_trigger_s=ev.time_to_trigger_s, k_max=ev.k_max,
         max_candidate_sats=ev.max_candidate_sats, record_csi=scenario.output.record_csi,
+        make_before_break=ev.make_before_break,
         tuning=ReplayTuning() if tuning is None else tuning,
     )
 

@@ -106,6 +106,9 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
         Column("n_serving", pa.int16(), False, "1", "satellites serving the user (cluster size)",
                non_negative=True),
         _opt_sat("rsap_sat", "NORAD number of the user's RSAP; null when the user has none"),
+        Column("decision_age_s", pa.float64(), True, "s",
+               "time since the decision in force was taken (repairs keep its age); null without a decision",
+               non_negative=True),
     ),
     "handovers": (
         _time("instant the handover takes effect"),

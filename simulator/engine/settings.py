@@ -63,4 +63,13 @@ class ReplaySettings:
     k_max: int
     max_candidate_sats: int
     record_csi: bool = False
+    #: decisions and RSAPs avoid links that set within :attr:`horizon_ns` (``[events]
+    #: make_before_break``); a reclustering is due ahead of a serving link's set
+    make_before_break: bool = True
     tuning: ReplayTuning = field(default_factory=ReplayTuning)
+
+    @property
+    def horizon_ns(self) -> int:
+        """How long a decision stays in force at least: the reclustering debounce plus the backhaul
+        delay (a later decision cannot take effect sooner); 0 without make-before-break."""
+        return self.min_recluster_interval_ns + self.backhaul_delay_ns if self.make_before_break else 0
