@@ -405,3 +405,12 @@ def test_memory_estimate_refuses_with_the_estimate_and_the_knob(tmp_path, capsys
     if machine_memory_bytes() and check_memory(scenario, inputs, limit_bytes=2**62) > machine_memory_bytes():
         assert status == 2 and "estimated peak memory" in _one_line(err)
         assert not (tmp_path / "out").exists()
+
+
+def test_a_signal_interruption_survives_being_rebuilt_from_its_args():
+    # SimPy re-raises an exception escaping a process as type(exc)(*exc.args)
+    from simulator.engine.run import RunInterrupted
+
+    exc = RunInterrupted(signal.SIGTERM)
+    again = type(exc)(*exc.args)
+    assert again.signum == signal.SIGTERM and str(again) == "SIGTERM" and isinstance(again, KeyboardInterrupt)

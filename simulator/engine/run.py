@@ -190,8 +190,13 @@ class RunInterrupted(KeyboardInterrupt):
     """SIGTERM or SIGHUP during a run: handled like Ctrl-C (status ``interrupted``, chunks kept)."""
 
     def __init__(self, signum: int) -> None:
-        super().__init__(signal.Signals(signum).name)
-        self.signum = signum
+        # args must rebuild the exception: SimPy re-raises an exception from a process as
+        # ``type(exc)(*exc.args)``, so the signal number, not its name, is the argument
+        super().__init__(int(signum))
+        self.signum = int(signum)
+
+    def __str__(self) -> str:
+        return signal.Signals(self.signum).name
 
 
 @contextmanager
