@@ -267,3 +267,35 @@ def test_workers_option_needs_areas(tmp_path):
     path = tmp_path / "one.toml"
     path.write_text(HEAD + users)
     assert cli_main(["run", str(path), "--workers", "2", "-o", str(tmp_path / "r")]) != 0
+
+
+def test_the_run_writes_the_headline_by_area_and_the_latitude_figure(reference, tmp_path, capsys):
+    from simulator.analysis.headline import headline
+    from simulator.analysis.loading import load_run
+    from simulator.areas.summary import LATITUDE_PNG, SUMMARY_CSV
+
+    sc, alone, _ = reference
+    scenario_file = tmp_path / "small.toml"
+    scenario_file.write_text(HEAD + AREAS)
+    run = tmp_path / "run"
+    assert cli_main(["run", str(scenario_file), "-o", str(run), "--workers", "0", "--rate-workers", "0"]) == 0
+    out = capsys.readouterr()
+    assert "warning: areas" not in out.err  # Quito, 20° N and 50° N are thousands of km apart
+    table = pd.read_csv(run / SUMMARY_CSV)
+    assert list(dict.fromkeys(table["area"])) == list(alone)
+    assert (run / LATITUDE_PNG).read_bytes().startswith(b"\x89PNG")
+    for name, run_dir in alone.items():
+        mine = table[table["area"] == name].drop(columns=["area", "lat_deg", "lon_deg"]).reset_index(drop=True)
+        pd.testing.assert_frame_equal(mine, headline(load_run(run_dir)), check_dtype=False, rtol=1e-5)
+    lat = table.groupby("area", sort=False)["lat_deg"].first()
+    assert abs(lat["lat20N_lon10E"] - 20.0) < 1.0 and abs(lat["quito"] + 0.18) < 1.0  # centroid of 3 users
+
+
+def test_close_areas_get_a_one_line_warning(tmp_path, capsys):
+    close = AREAS.replace("lat_deg = [20, 50]", "lat_deg = [20, 25]")
+    scenario_file = tmp_path / "close.toml"
+    scenario_file.write_text(HEAD.replace("duration_s = 120", "duration_s = 60") + close)
+    assert cli_main(["run", str(scenario_file), "-o", str(tmp_path / "run"), "--workers", "0",
+                     "--rate-workers", "0"]) == 0
+    warnings = [line for line in capsys.readouterr().err.splitlines() if line.startswith("warning: areas")]
+    assert len(warnings) == 1 and "'lat20N_lon10E' and 'lat25N_lon10E'" in warnings[0]

@@ -17,6 +17,7 @@ def run_areas_command(scenario: Scenario, args: argparse.Namespace) -> int:
     from ..engine.run import summarise_run
     from .config import expand_areas
     from .execute import areas_warning, run_areas
+    from .summary import write_area_summary
 
     warning = areas_warning(expand_areas(scenario, args.output))
     if warning:
@@ -25,6 +26,9 @@ def run_areas_command(scenario: Scenario, args: argparse.Namespace) -> int:
                        retries=1 if args.retries is None else args.retries, resume=args.resume,
                        overwrite=args.overwrite, rate_workers=args.rate_workers, max_chunks=args.max_chunks)
     print(f"run directory: {result.run_dir} ({len(result.areas)} areas)")
+    written = write_area_summary(result.run_dir)
+    if written:
+        print(f"by area: {written[0]} (headline numbers), {written[1]} (vs latitude)")
     summaries = {a.name: summarise_run(result.run_dir / f"area={a.name}") for a in result.areas
                  if a.status == "complete"}
     with pd.option_context("display.width", 160, "display.max_columns", 20, "display.max_rows", 500,

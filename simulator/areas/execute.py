@@ -33,6 +33,7 @@ from ..engine.manifest import MANIFEST_NAME, package_versions, write_atomic
 from ..errors import InputError
 from ..scenario import Scenario
 from .config import AREA_DIR_PREFIX, expand_areas, shared_satellite_pairs
+from .summary import LATITUDE_PNG, SUMMARY_CSV
 
 __all__ = ["AREAS_MANIFEST", "AreaOutcome", "AreasResult", "run_areas", "run_area", "areas_warning"]
 
@@ -268,7 +269,8 @@ def _prepare(run_dir: Path, *, resume: bool, overwrite: bool) -> None:
             raise InputError(f"{run_dir} has no {AREAS_MANIFEST}, so it is not a multi-area leosim run; refusing to "
                              "delete it with --overwrite. Choose another output directory")
         children = list(run_dir.iterdir())
-        foreign = [p for p in children if not (p.name in (AREAS_MANIFEST, PROGRESS_DIR)
+        ours = (AREAS_MANIFEST, PROGRESS_DIR, SUMMARY_CSV, LATITUDE_PNG)
+        foreign = [p for p in children if not (p.name in ours
                                                or (p.name.startswith(AREA_DIR_PREFIX) and p.is_dir()))]
         if foreign:
             raise InputError(f"{run_dir} holds {foreign[0].name!r}, which leosim did not write; refusing to delete "
@@ -279,7 +281,8 @@ def _prepare(run_dir: Path, *, resume: bool, overwrite: bool) -> None:
                     _delete_run(p)  # refuses anything leosim did not write
                 p.rmdir()
         shutil.rmtree(run_dir / PROGRESS_DIR, ignore_errors=True)
-        (run_dir / AREAS_MANIFEST).unlink()
+        for name in (AREAS_MANIFEST, SUMMARY_CSV, LATITUDE_PNG):
+            (run_dir / name).unlink(missing_ok=True)
     run_dir.mkdir(parents=True, exist_ok=True)
 
 
