@@ -299,3 +299,31 @@ def test_close_areas_get_a_one_line_warning(tmp_path, capsys):
                      "--rate-workers", "0"]) == 0
     warnings = [line for line in capsys.readouterr().err.splitlines() if line.startswith("warning: areas")]
     assert len(warnings) == 1 and "'lat20N_lon10E' and 'lat25N_lon10E'" in warnings[0]
+
+
+def test_bench_areas_runs_every_mode_with_identical_rows(tmp_path):
+    import argparse
+
+    from simulator.bench import areas as bench
+
+    scenario_file = tmp_path / "small.toml"
+    scenario_file.write_text(HEAD + AREAS)
+    rows = bench.run(argparse.Namespace(scenario=str(scenario_file), areas=2, duration_s=60.0, workers="2"))
+    assert [r["mode"] for r in rows] == ["serial", "2 workers"]
+    assert all(r["rows_identical"] and r["areas"] == 2 and r["sim_s_per_area"] == 60.0 for r in rows)
+    assert rows[0]["speedup"] == 1.0 and rows[1]["processes"] <= 2 and rows[1]["peak_rss_mb_per_process"] > 0
+
+
+def test_the_area_recipes_of_outputs_md_run(reference):
+    """The ``py`` blocks of docs/outputs.md's "Several service areas" (the single-run recipes are
+    ``python`` blocks, run by test_output_recipes.py on a single-area run)."""
+    pytest.importorskip("duckdb")
+    sc, alone, result = reference
+    text = (Path(__file__).resolve().parents[1] / "docs" / "outputs.md").read_text(encoding="utf-8")
+    section = text[text.index("## Several service areas"):text.index("## Writing, interruption and resume")]
+    blocks = re.findall(r"```py\n(.*?)```", section, re.S)
+    assert len(blocks) == 2
+    namespace: dict = {}
+    for block in blocks:
+        exec(compile(block.replace("runs/latitudes", str(result.run_dir)), "docs/outputs.md", "exec"), namespace)
+    assert set(namespace["rates"]["area"].unique()) == set(alone)

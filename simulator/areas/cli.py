@@ -14,6 +14,7 @@ def run_areas_command(scenario: Scenario, args: argparse.Namespace) -> int:
     """Run every area of ``scenario`` as ``leosim run`` was asked; 1 if an area did not complete."""
     import pandas as pd
 
+    from ..commands.run import _in_scenario_order
     from ..engine.run import summarise_run
     from .config import expand_areas
     from .execute import areas_warning, run_areas
@@ -29,8 +30,9 @@ def run_areas_command(scenario: Scenario, args: argparse.Namespace) -> int:
     written = write_area_summary(result.run_dir)
     if written:
         print(f"by area: {written[0]} (headline numbers), {written[1]} (vs latitude)")
-    summaries = {a.name: summarise_run(result.run_dir / f"area={a.name}") for a in result.areas
-                 if a.status == "complete"}
+    order = list(scenario.schemes.names), list(scenario.schemes.rsap_policies)
+    summaries = {a.name: {k: _in_scenario_order(v, *order) for k, v in summarise_run(result.run_dir / f"area={a.name}").items()}
+                 for a in result.areas if a.status == "complete"}
     with pd.option_context("display.width", 160, "display.max_columns", 20, "display.max_rows", 500,
                            "display.float_format", "{:.3f}".format):
         for key, title in (("handovers_per_user_hour", "handovers per user-hour"),

@@ -47,7 +47,9 @@ PROGRESS_PRINT_S = 5.0   # s of wall time, least time between two progress lines
 
 @dataclass(frozen=True)
 class AreaOutcome:
-    """One area after :func:`run_areas`: ``status`` is the area manifest's (``complete``, ``failed``, …)."""
+    """One area after :func:`run_areas`: ``status`` is the area manifest's (``complete``, ``failed``, …);
+    wall and CPU time (s), peak resident memory (MiB), host and pid of the process that ran it in this
+    call (None for an area not run in this call)."""
 
     name: str
     status: str
@@ -56,6 +58,7 @@ class AreaOutcome:
     cpu_s: float | None = None
     peak_rss_mb: float | None = None
     host: str | None = None
+    pid: int | None = None
 
 
 @dataclass(frozen=True)
@@ -197,11 +200,14 @@ def run_areas(scenario: Scenario, *, output_dir: str | Path | None = None, worke
     except KeyboardInterrupt:
         ledger.finish("interrupted", time.perf_counter() - start)
         raise
+    except BaseException:  # e.g. the cluster could not be reached: the areas run so far stay listed
+        ledger.finish("failed", time.perf_counter() - start)
+        raise
     wall = time.perf_counter() - start
     statuses = {ledger.status(n) for n in areas}
     ledger.finish("complete" if statuses == {"complete"} else "failed" if "failed" in statuses else "interrupted", wall)
     result = tuple(AreaOutcome(name=n, status=ledger.status(n), error=ledger.entry(n).get("error"),
-                               **{k: outcomes.get(n, {}).get(k) for k in ("wall_s", "cpu_s", "peak_rss_mb", "host")})
+                               **{k: outcomes.get(n, {}).get(k) for k in ("wall_s", "cpu_s", "peak_rss_mb", "host", "pid")})
                    for n in areas)
     return AreasResult(run_dir=run_dir, areas=result, wall_s=wall)
 
@@ -300,10 +306,11 @@ class _Ledger:
                                     "seed": scenario.seed, "status": "running", "versions": package_versions(),
                                     "scenario": dumped, "areas": []}
         for name, sc in areas.items():
-            lat, lon, _ = ecef_to_geodetic(service_centre_ecef(build_users(sc)))
+            users = build_users(sc)
+            lat, lon, _ = ecef_to_geodetic(service_centre_ecef(users))
             self.doc["areas"].append({"name": name, "directory": f"{AREA_DIR_PREFIX}{name}", "seed": sc.seed,
                                       "lat_deg": round(float(lat), 6), "lon_deg": round(float(lon), 6),
-                                      "n_users": build_users(sc).n_user, "status": self._disk_status(name)})
+                                      "n_users": users.n_user, "status": self._disk_status(name)})
         self.entries = {e["name"]: e for e in self.doc["areas"]}
         self.save()
 
