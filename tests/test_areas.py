@@ -327,3 +327,36 @@ def test_the_area_recipes_of_outputs_md_run(reference):
     for block in blocks:
         exec(compile(block.replace("runs/latitudes", str(result.run_dir)), "docs/outputs.md", "exec"), namespace)
     assert set(namespace["rates"]["area"].unique()) == set(alone)
+
+
+def test_a_killed_run_loses_no_finished_area(reference, tmp_path):
+    """SIGKILL of `leosim run` once its first area is complete; --resume keeps that area's files and
+    finishes the others with the rows of each area alone."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    sc, alone, _ = reference
+    scenario_file = tmp_path / "small.toml"
+    scenario_file.write_text(HEAD + AREAS)
+    run = tmp_path / "run"
+    argv = [sys.executable, "-m", "simulator.cli", "run", str(scenario_file), "-o", str(run), "--workers", "0",
+            "--rate-workers", "0"]
+    child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    first = run / "area=quito" / "manifest.json"
+    deadline = time.monotonic() + 300
+    try:
+        while not (first.is_file() and json.loads(first.read_text())["status"] == "complete"):
+            assert child.poll() is None and time.monotonic() < deadline, "the run ended before it could be killed"
+            time.sleep(0.05)
+    finally:
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait()
+    kept = {p: p.stat().st_mtime_ns for p in (run / "area=quito").rglob("*.parquet")}
+    assert kept
+    assert cli_main(argv[3:] + ["--resume"]) == 0
+    assert {p: p.stat().st_mtime_ns for p in (run / "area=quito").rglob("*.parquet")} == kept
+    for name, run_dir in alone.items():
+        _assert_same_rows(run_dir, run / f"area={name}")
