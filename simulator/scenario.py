@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, ValidationInfo, field_validator, model_validator
 
+from .areas.config import AreasConfig, expand_areas
 from .cooperation.rsap import POLICIES
 from .cooperation.schemes import SCHEMES as _REGISTRY
 from .cooperation.schemes import scheme_names
@@ -339,11 +340,20 @@ class Scenario(_Model):
     seed: int = Field(ge=0, lt=2**63, default=0)
     time: TimeConfig
     constellation: ConstellationConfig
-    users: UsersConfig
+    users: UsersConfig | None = None
     radio: RadioConfig = Field(default_factory=RadioConfig)
     schemes: SchemesConfig = SchemesConfig()
     events: EventsConfig = EventsConfig()
     output: OutputConfig = OutputConfig()
+    #: Several service areas (``simulator.areas``); excluded from dumps so single-area hashes do not change.
+    areas: AreasConfig | None = Field(default=None, exclude=True)
+
+    @model_validator(mode="after")
+    def _users_or_areas(self) -> "Scenario":
+        if (self.users is None) == (self.areas is None):
+            raise ValueError("give [users] (one service area) or [areas] (several), not "
+                             + ("both" if self.users is not None else "neither"))
+        return self
 
     @field_validator("name")
     @classmethod
@@ -394,6 +404,12 @@ def parse_scenario(text: str, *, source: str = "<string>", base_dir: str | Path 
         raise ScenarioError(_describe(exc, text, source)) from None
     scenario = _resolve_paths(scenario, Path(base_dir), text, source)
     _check_inputs(scenario, text, source)
+    if scenario.areas is not None:
+        try:
+            expand_areas(scenario)  # every area's users are validated now, before anything runs
+        except ScenarioError as exc:
+            line = _find_line(text, tuple(exc.field.split("."))) if exc.field else None
+            raise ScenarioError(f"{source}:{line}: {exc}" if line else f"{source}: {exc}", field=exc.field) from None
     return scenario
 
 
@@ -458,7 +474,10 @@ def _resolve_paths(sc: Scenario, base: Path, text: str, source: str) -> Scenario
                 )
         constellation = constellation.model_copy(update={"tle": files})
     users = sc.users
-    if users.csv is not None:
+    areas = None if sc.areas is None else sc.areas.resolved(resolve)
+    if areas is not None and areas.cities is not None and not Path(areas.cities).is_file():
+        raise ScenarioError(f"{source}: areas.cities: file {str(sc.areas.cities)!r} not found (looked at {areas.cities})")
+    if users is not None and users.csv is not None:
         full = resolve(users.csv)
         if not full.is_file():
             line = _find_line(text, ("users", "csv"))
@@ -467,7 +486,7 @@ def _resolve_paths(sc: Scenario, base: Path, text: str, source: str) -> Scenario
         users = users.model_copy(update={"csv": full})
     directory = Path(sc.output.directory or Path("runs") / sc.name).resolve()  # against the CWD
     output = sc.output.model_copy(update={"directory": directory})
-    return sc.model_copy(update={"constellation": constellation, "users": users, "output": output})
+    return sc.model_copy(update={"constellation": constellation, "users": users, "output": output, "areas": areas})
 
 
 def _describe(exc: ValidationError, text: str, source: str) -> str:

@@ -25,13 +25,14 @@ DOC = REPO / "docs" / "scenarios.md"
 SHIPPED = ("quickstart", "starlink-24h", "rsap-policies", "iridium-handover", "real-starlink", "paper000")
 NEEDS_SHARED = {"real-starlink"}
 SWEEP_FILES = {"sweep-smoke"}  # `leosim sweep` files (docs/commands/sweep.md), not replay scenarios
+AREA_FILES = ("latitudes",)  # scenarios with [areas] (several service areas), tested below
 BOSTON = (42.36, -71.06)
 
 
 def test_the_shipped_scenarios_are_documented():
-    assert {p.stem for p in SCENARIOS.glob("*.toml")} - SWEEP_FILES == set(SHIPPED)
+    assert {p.stem for p in SCENARIOS.glob("*.toml")} - SWEEP_FILES == set(SHIPPED) | set(AREA_FILES)
     doc = DOC.read_text()
-    for name in SHIPPED:
+    for name in SHIPPED + AREA_FILES:
         assert f"`{name}.toml`" in doc
 
 
@@ -68,6 +69,23 @@ def test_shipped_scenario_loads_and_builds(loaded, name):
     pos = users.positions_m(0.0)
     cos = pos @ centre / (np.linalg.norm(pos, axis=-1) * np.linalg.norm(centre))
     assert np.all(np.arccos(np.clip(cos, -1, 1)) * np.linalg.norm(centre) <= sc.users.disc.radius_km * 1e3 + 1.0)
+
+
+def test_latitudes_scenario(monkeypatch):
+    from simulator.areas.config import expand_areas
+
+    monkeypatch.chdir(REPO)
+    sc = load_scenario(SCENARIOS / "latitudes.toml")
+    areas = expand_areas(sc)
+    lats = [a.users.disc.center_lat_deg for a in areas.values()]
+    assert len(areas) >= 7 and lats == sorted(lats) and lats[0] == 0.0 and lats[-1] == 60.0
+    assert {a.users.disc.center_lon_deg for a in areas.values()} == {0.0}
+    assert {a.users.disc.count for a in areas.values()} == {10} and sc.time.duration_s == 3600.0
+    assert sc.radio.link_budget == load_scenario(SCENARIOS / "quickstart.toml").radio.link_budget
+    assert {"cf-mntn-smrt", "uc-dmimo", "nct", "single-smrt"} <= set(sc.schemes.names)
+    assert tuple(sc.schemes.rsap_policies) == RSAP_POLICIES
+    first = next(iter(areas.values()))
+    assert len(build_catalog(first)) == 1584 and sc.output.directory == REPO / "runs" / "latitudes"
 
 
 @pytest.mark.parametrize("name, hours", [("quickstart", 1), ("starlink-24h", 24), ("paper000", 1)])

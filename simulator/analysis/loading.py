@@ -24,7 +24,7 @@ from ..engine.recorder import read_table
 from ..engine.schemas import COLUMNS, schema
 from ..errors import InputError
 
-__all__ = ["ANALYSED_TABLES", "RunData", "load_run", "empty_table", "lane_keys", "as_str", "ecdf"]
+__all__ = ["ANALYSED_TABLES", "RunData", "load_run", "empty_table", "lane_keys", "as_str", "ecdf", "read_areas_table"]
 
 #: Tables a :class:`RunData` exposes (``csi`` is opt-in and not used by the metrics).
 ANALYSED_TABLES = ("rates", "handovers", "clusters", "decisions", "events")
@@ -238,3 +238,31 @@ def ecdf(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return v, v.copy()
     last = np.r_[v[1:] != v[:-1], True]
     return v[last], (np.flatnonzero(last) + 1) / v.size
+
+
+def read_areas_table(run_dir: str | Path, table: str) -> pd.DataFrame:
+    """``table`` of every area of a multi-area run (``<run>/area=<name>/``) as one frame.
+
+    The complete chunks of each area, in the order of ``areas.json``, with a categorical ``area``
+    column first (categories: every area, in that order). ``docs/outputs.md``.
+    """
+    import json
+
+    from ..areas.execute import AREAS_MANIFEST
+
+    run_dir = Path(run_dir)
+    path = run_dir / AREAS_MANIFEST
+    if not path.is_file():
+        raise InputError(f"{run_dir}: no {AREAS_MANIFEST}; give the run directory of a scenario with [areas]")
+    names = [e["name"] for e in json.loads(path.read_text())["areas"]]
+    frames = []
+    for name in names:
+        area_dir = run_dir / f"area={name}"
+        frame = read_table(area_dir, table, complete_only=True) if area_dir.is_dir() else empty_table(table)
+        frames.append(frame.assign(area=name))
+    out = pd.concat(frames, ignore_index=True) if frames else empty_table(table).assign(area="")
+    for col in out.columns:  # the union of the areas' label categories stays a category
+        if col != "area" and all(isinstance(f[col].dtype, pd.CategoricalDtype) for f in frames):
+            out[col] = out[col].astype("category")
+    out["area"] = pd.Categorical(out["area"], categories=names)
+    return out[["area", *[c for c in out.columns if c != "area"]]]

@@ -22,6 +22,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--rate-workers", type=int, choices=(0, 1), metavar="{0,1}",
                    help="1: evaluate the logged rates in a worker process beside the event loop; 0: in this "
                         "process (same output). Default: 1 on a machine with two or more cores")
+    p.add_argument("--workers", type=int, metavar="N",
+                   help="scenarios with [areas]: Dask LocalCluster worker processes, one area per task "
+                        "(default: the cores available); 0 runs the areas one after another in this process")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="scenarios with [areas]: run on the Dask cluster at ADDRESS (e.g. tcp://10.0.0.5:8786); "
+                        "its workers must see the run directory")
+    p.add_argument("--retries", type=int, metavar="N",
+                   help="scenarios with [areas]: extra attempts of a failing area, each from its last chunk (default 1)")
     p.add_argument("--max-chunks", type=int, metavar="N", help=argparse.SUPPRESS)
     p.set_defaults(func=_run)
 
@@ -33,6 +41,13 @@ def _run(args: argparse.Namespace) -> int:
     if args.max_chunks is not None and args.max_chunks < 1:
         raise InputError(f"--max-chunks={args.max_chunks} must be >= 1")
     scenario = load_scenario(args.scenario)
+    if scenario.areas is not None:
+        from ..areas.cli import run_areas_command
+
+        return run_areas_command(scenario, args)
+    given = [f"--{k}" for k in ("workers", "scheduler", "retries") if getattr(args, k) is not None]
+    if given:
+        raise InputError(f"{given[0]} applies to scenarios with [areas]; {args.scenario} declares one area")
     reporter = _Reporter(scenario.time.duration_s)
     try:
         with reporter:

@@ -1,0 +1,362 @@
+"""[areas]: expansion into single-area scenarios, identical rows alone / serial / on Dask, failure and resume."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from compare_runs import VOLATILE  # the script beside this file
+from simulator.areas.config import area_seed, centre_name, expand_areas, footprint_radius_m
+from simulator.areas.execute import AREAS_MANIFEST, run_areas
+from simulator.cli import main as cli_main
+from simulator.engine.manifest import scenario_hash
+from simulator.engine.recorder import read_table
+from simulator.engine.replay import Replay
+from simulator.engine.run import run_scenario
+from simulator.errors import ScenarioError
+from simulator.scenario import parse_scenario
+
+HEAD = """
+name = "small"
+seed = 7
+[time]
+start_utc = 2026-01-01T00:00:00Z
+duration_s = 120
+[constellation]
+walker = { planes = 12, per_plane = 12, altitude_km = 550, inclination_deg = 53, phasing = 1 }
+[radio]
+link_budget = "tr38821-s-band-handheld"
+[schemes]
+names = ["nct", "single-smrt"]
+[output]
+chunk_s = 60
+"""
+AREAS = """
+[areas]
+users = { disc = { radius_km = 150, count = 3 } }
+meridian = { lon_deg = 10, lat_deg = [20, 50] }
+[[areas.list]]
+name = "quito"
+lat_deg = -0.18
+lon_deg = -78.47
+"""
+TABLES = ("rates", "handovers", "clusters", "decisions")
+
+
+def _scenario(tmp_path: Path, areas: str = AREAS, head: str = HEAD):
+    return parse_scenario(head + areas, source=str(tmp_path / "small.toml"), base_dir=tmp_path)
+
+
+def _assert_same_rows(a: Path, b: Path) -> None:
+    """Every table equal row by row, exactly; only the wall-clock columns (``VOLATILE``) are left out."""
+    for table in TABLES:
+        skip = list(VOLATILE.get(table, ()))
+        pd.testing.assert_frame_equal(read_table(a, table).drop(columns=skip),
+                                      read_table(b, table).drop(columns=skip), check_exact=True)
+
+
+# ------------------------------------------------------------------------------------------ expansion
+def test_expansion_is_one_ordinary_scenario_per_area(tmp_path):
+    sc = _scenario(tmp_path)
+    areas = expand_areas(sc, tmp_path / "run")
+    assert list(areas) == ["quito", "lat20N_lon10E", "lat50N_lon10E"]
+    q = areas["quito"]
+    assert q.areas is None and q.name == "small.quito" and q.seed == area_seed(7, "quito")
+    assert (q.users.disc.center_lat_deg, q.users.disc.center_lon_deg) == (-0.18, -78.47)
+    assert q.users.disc.seed == q.seed and q.users.disc.radius_km == 150 and q.users.disc.count == 3
+    assert q.output.directory == (tmp_path / "run" / "area=quito").resolve()
+    assert q.constellation == sc.constellation and q.radio == sc.radio and q.schemes == sc.schemes
+
+
+def test_area_seed_depends_on_name_and_seed_not_on_order(tmp_path):
+    reordered = AREAS.replace("lat_deg = [20, 50]", "lat_deg = [50, 20]")
+    a, b = expand_areas(_scenario(tmp_path)), expand_areas(_scenario(tmp_path, reordered))
+    assert list(a) != list(b) and {n: s.seed for n, s in a.items()} == {n: s.seed for n, s in b.items()}
+    assert all(a[n] == b[n] for n in a)
+    seeds = {area_seed(7, n) for n in ("x", "y", "z")} | {area_seed(8, "x")}
+    assert len(seeds) == 4 and all(0 <= s < 2**63 for s in seeds)
+
+
+def test_generators_grid_centres_and_cities(tmp_path):
+    (tmp_path / "cities.csv").write_text("name,lat_deg,lon_deg\n# a comment\nlisbon,38.72,-9.14\noslo,59.91,10.75\n")
+    areas = expand_areas(_scenario(tmp_path, """
+[areas]
+users = { disc = { radius_km = 50, count = 2 } }
+centres = [[1.0, 2.0]]
+grid = { lat_deg = [0, 10], lon_deg = [-10, 10], step_deg = 5, lon_step_deg = 10 }
+cities = "cities.csv"
+"""))
+    grid = [centre_name(la, lo) for la in (0, 5, 10) for lo in (-10, 0, 10)]
+    assert list(areas) == ["lat1N_lon2E", *grid, "lisbon", "oslo"]
+    assert "lat5N_lon10W" in areas and areas["oslo"].users.disc.center_lat_deg == 59.91
+
+
+def test_area_overrides_and_own_users(tmp_path):
+    areas = expand_areas(_scenario(tmp_path, """
+[areas]
+[[areas.list]]
+name = "city"
+lat_deg = 48.85
+lon_deg = 2.35
+seed = 5
+environment = "urban"
+min_elevation_deg = 30
+users = { points = [ { name = "a", lat_deg = 48.8, lon_deg = 2.3 } ] }
+"""))
+    city = areas["city"]
+    assert city.seed == 5 and city.radio.environment == "urban" and city.events.min_elevation_deg == 30
+    assert [p.name for p in city.users.points] == ["a"]
+
+
+@pytest.mark.parametrize("areas, message", [
+    ("", "give [users] (one service area) or [areas] (several), not neither"),
+    ("[areas]\nusers = { disc = { radius_km = 9, count = 1 } }\n", "declare at least one area"),
+    ("[areas]\ncentres = [[1, 2]]\n", "area 'lat1N_lon2E' has no users"),
+    ("[areas]\nusers = { disc = { radius_km = 9, count = 1 } }\ncentres = [[1, 2], [1, 2]]\n", "repeats"),
+    ("[areas]\nusers = { disc = { radius_km = -9, count = 1 } }\ncentres = [[1, 2]]\n", "areas.users.disc.radius_km"),
+    ("[areas]\nusers = { disc = { radius_km = 9, count = 1 } }\ncities = \"nope.csv\"\n", "areas.cities: file 'nope.csv'"),
+    ("[[areas.list]]\nname = \"a b\"\nlat_deg = 0\nlon_deg = 0\nusers = { disc = { radius_km = 9, count = 1 } }\n",
+     "area name 'a b'"),
+])
+def test_bad_areas_are_one_line_errors(tmp_path, areas, message):
+    with pytest.raises(ScenarioError, match=re.escape(message)):
+        _scenario(tmp_path, areas)
+
+
+def test_users_and_areas_together_are_refused(tmp_path):
+    users = "[users]\ndisc = { center_lat_deg = 1, center_lon_deg = 2, radius_km = 9, count = 1 }\n"
+    with pytest.raises(ScenarioError, match="not both"):
+        _scenario(tmp_path, users + AREAS)
+
+
+def test_a_single_area_scenario_dumps_and_hashes_as_before(tmp_path):
+    users = "[users]\ndisc = { center_lat_deg = 1, center_lon_deg = 2, radius_km = 9, count = 1 }\n"
+    sc = _scenario(tmp_path, users)
+    assert "areas" not in sc.model_dump() and sc.areas is None
+    area = expand_areas(_scenario(tmp_path))["quito"]
+    assert "areas" not in area.model_dump()
+    assert scenario_hash(area) == scenario_hash(area.model_copy(update={"areas": None}))
+
+
+def test_footprint_radius_against_the_slant_range_triangle():
+    # At the footprint edge the satellite is seen at the mask elevation ε. In the triangle (Earth
+    # centre, user, satellite) the angle at the user is 90° + ε and at the centre λ, so the law of
+    # sines gives slant · cos ε = (R + h) · sin λ, with the slant range from the law of cosines.
+    import math
+
+    R, h, eps = 6_378_137.0, 550e3, math.radians(25.0)
+    lam = footprint_radius_m(h, 25.0) / R
+    slant = math.sqrt((R + h) ** 2 - (R * math.cos(eps)) ** 2) - R * math.sin(eps)
+    assert math.isclose(slant * math.cos(eps), (R + h) * math.sin(lam), rel_tol=1e-12)
+    assert footprint_radius_m(h, 89.999) < 20.0
+
+
+# ------------------------------------------------------------------------------------------ execution
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """Each area replayed alone with run_scenario (in its own directory), and a serial multi-area run."""
+    base = tmp_path_factory.mktemp("areas")
+    sc = _scenario(base)
+    alone = {}
+    for name, area in expand_areas(sc, base / "alone").items():
+        alone[name] = run_scenario(area)
+    result = run_areas(sc, output_dir=base / "serial", workers=0, progress=False, rate_workers=0)
+    return sc, alone, result
+
+
+def test_serial_areas_give_the_rows_of_each_area_alone(reference):
+    sc, alone, result = reference
+    assert result.ok and [a.name for a in result.areas] == list(alone)
+    for name, run_dir in alone.items():
+        _assert_same_rows(run_dir, result.run_dir / f"area={name}")
+    doc = json.loads((result.run_dir / AREAS_MANIFEST).read_text())
+    assert doc["status"] == "complete" and doc["scenario"]["areas"]["meridian"]["lat_deg"] == [20.0, 50.0]
+    assert [(e["name"], e["status"], e["n_users"]) for e in doc["areas"]] == [(n, "complete", 3) for n in alone]
+
+
+def test_areas_on_a_two_worker_cluster_give_the_same_rows(reference, tmp_path):
+    sc, alone, _ = reference
+    result = run_areas(sc, output_dir=tmp_path / "dask", workers=2, progress=False)
+    assert result.ok
+    assert len({a.host for a in result.areas}) == 1 and all(a.peak_rss_mb > 0 for a in result.areas)
+    for name, run_dir in alone.items():
+        _assert_same_rows(run_dir, result.run_dir / f"area={name}")
+
+
+def test_area_dataset_reads_as_one_table_with_an_area_column(reference):
+    from simulator.analysis.loading import read_areas_table
+
+    sc, alone, result = reference
+    rates = read_areas_table(result.run_dir, "rates")
+    assert list(rates["area"].cat.categories) == list(alone)
+    for name, run_dir in alone.items():
+        own = rates[rates["area"] == name].drop(columns="area").reset_index(drop=True)
+        pd.testing.assert_frame_equal(own, read_table(run_dir, "rates"))
+    duckdb = pytest.importorskip("duckdb")
+    n = duckdb.sql(f"select area, count(*) from read_parquet('{result.run_dir}/area=*/rates/chunk-*.parquet', "
+                   "hive_partitioning = true) group by area order by area").fetchall()
+    assert n == sorted((name, int((rates["area"] == name).sum())) for name in alone)
+
+
+def test_a_failing_area_is_retried_reported_and_resumed(reference, tmp_path, monkeypatch, capsys):
+    sc, alone, _ = reference
+    original = Replay.run_chunk
+    calls = []
+
+    def flaky(self, t0, *args, **kwargs):
+        if self.recorder.run_dir.name == "area=lat20N_lon10E" and t0 > 0:
+            calls.append(t0)
+            raise RuntimeError("disk on fire")
+        return original(self, t0, *args, **kwargs)
+
+    monkeypatch.setattr(Replay, "run_chunk", flaky)
+    scenario_file = tmp_path / "small.toml"
+    scenario_file.write_text(HEAD + AREAS)
+    run = tmp_path / "run"
+    code = cli_main(["run", str(scenario_file), "-o", str(run), "--workers", "0", "--retries", "2",
+                     "--rate-workers", "0"])
+    err = capsys.readouterr().err
+    assert code == 1 and len(calls) == 3  # the first attempt and two retries, each from chunk 1
+    assert "area lat20N_lon10E: failed: RuntimeError: disk on fire" in err
+    doc = json.loads((run / AREAS_MANIFEST).read_text())
+    assert doc["status"] == "failed"
+    assert {e["name"]: e["status"] for e in doc["areas"]} == {"quito": "complete", "lat20N_lon10E": "failed",
+                                                               "lat50N_lon10E": "complete"}
+    failed = json.loads((run / "area=lat20N_lon10E" / "manifest.json").read_text())
+    assert len(failed["chunks"]) == 1  # its first chunk is kept
+    kept = {p: p.stat().st_mtime_ns for p in (run / "area=quito").rglob("*.parquet")}
+
+    monkeypatch.setattr(Replay, "run_chunk", original)
+    resumed = []
+    import simulator.areas.execute as execute
+
+    real_run_area = execute.run_area
+    monkeypatch.setattr(execute, "run_area", lambda sc, **kw: resumed.append(sc.name) or real_run_area(sc, **kw))
+    assert cli_main(["run", str(scenario_file), "-o", str(run), "--workers", "0", "--resume",
+                     "--rate-workers", "0"]) == 0
+    assert resumed == ["small.lat20N_lon10E"]
+    assert {p: p.stat().st_mtime_ns for p in (run / "area=quito").rglob("*.parquet")} == kept
+    for name, run_dir in alone.items():
+        _assert_same_rows(run_dir, run / f"area={name}")
+    assert json.loads((run / AREAS_MANIFEST).read_text())["status"] == "complete"
+
+
+def test_run_directory_rules(reference, tmp_path):
+    sc, _, _ = reference
+    run = tmp_path / "run"
+    run_areas(sc, output_dir=run, workers=0, progress=False, rate_workers=0, max_chunks=1)
+    assert json.loads((run / AREAS_MANIFEST).read_text())["status"] == "interrupted"
+    from simulator.errors import InputError
+
+    with pytest.raises(InputError, match="already exists and is not empty"):
+        run_areas(sc, output_dir=run, workers=0, progress=False)
+    (run / "notes.txt").write_text("mine")
+    with pytest.raises(InputError, match="'notes.txt', which leosim did not write"):
+        run_areas(sc, output_dir=run, workers=0, progress=False, overwrite=True)
+    (run / "notes.txt").unlink()
+    result = run_areas(sc, output_dir=run, workers=0, progress=False, rate_workers=0, overwrite=True)
+    assert result.ok
+
+
+def test_workers_option_needs_areas(tmp_path):
+    users = "[users]\ndisc = { center_lat_deg = 1, center_lon_deg = 2, radius_km = 9, count = 1 }\n"
+    path = tmp_path / "one.toml"
+    path.write_text(HEAD + users)
+    assert cli_main(["run", str(path), "--workers", "2", "-o", str(tmp_path / "r")]) != 0
+
+
+def test_the_run_writes_the_headline_by_area_and_the_latitude_figure(reference, tmp_path, capsys):
+    from simulator.analysis.headline import headline
+    from simulator.analysis.loading import load_run
+    from simulator.areas.summary import LATITUDE_PNG, SUMMARY_CSV
+
+    sc, alone, _ = reference
+    scenario_file = tmp_path / "small.toml"
+    scenario_file.write_text(HEAD + AREAS)
+    run = tmp_path / "run"
+    assert cli_main(["run", str(scenario_file), "-o", str(run), "--workers", "0", "--rate-workers", "0"]) == 0
+    out = capsys.readouterr()
+    assert "warning: areas" not in out.err  # Quito, 20° N and 50° N are thousands of km apart
+    table = pd.read_csv(run / SUMMARY_CSV)
+    assert list(dict.fromkeys(table["area"])) == list(alone)
+    assert (run / LATITUDE_PNG).read_bytes().startswith(b"\x89PNG")
+    for name, run_dir in alone.items():
+        mine = table[table["area"] == name].drop(columns=["area", "lat_deg", "lon_deg"]).reset_index(drop=True)
+        pd.testing.assert_frame_equal(mine, headline(load_run(run_dir)), check_dtype=False, rtol=1e-5)
+    lat = table.groupby("area", sort=False)["lat_deg"].first()
+    assert abs(lat["lat20N_lon10E"] - 20.0) < 1.0 and abs(lat["quito"] + 0.18) < 1.0  # centroid of 3 users
+
+
+def test_close_areas_get_a_one_line_warning(tmp_path, capsys):
+    close = AREAS.replace("lat_deg = [20, 50]", "lat_deg = [20, 25]")
+    scenario_file = tmp_path / "close.toml"
+    scenario_file.write_text(HEAD.replace("duration_s = 120", "duration_s = 60") + close)
+    assert cli_main(["run", str(scenario_file), "-o", str(tmp_path / "run"), "--workers", "0",
+                     "--rate-workers", "0"]) == 0
+    warnings = [line for line in capsys.readouterr().err.splitlines() if line.startswith("warning: areas")]
+    assert len(warnings) == 1 and "'lat20N_lon10E' and 'lat25N_lon10E'" in warnings[0]
+
+
+def test_bench_areas_runs_every_mode_with_identical_rows(tmp_path):
+    import argparse
+
+    from simulator.bench import areas as bench
+
+    scenario_file = tmp_path / "small.toml"
+    scenario_file.write_text(HEAD + AREAS)
+    rows = bench.run(argparse.Namespace(scenario=str(scenario_file), areas=2, duration_s=60.0, workers="2"))
+    assert [r["mode"] for r in rows] == ["serial", "2 workers"]
+    assert all(r["rows_identical"] and r["areas"] == 2 and r["sim_s_per_area"] == 60.0 for r in rows)
+    assert rows[0]["speedup"] == 1.0 and rows[1]["processes"] <= 2 and rows[1]["peak_rss_mb_per_process"] > 0
+
+
+def test_the_area_recipes_of_outputs_md_run(reference):
+    """The ``py`` blocks of docs/outputs.md's "Several service areas" (the single-run recipes are
+    ``python`` blocks, run by test_output_recipes.py on a single-area run)."""
+    pytest.importorskip("duckdb")
+    sc, alone, result = reference
+    text = (Path(__file__).resolve().parents[1] / "docs" / "outputs.md").read_text(encoding="utf-8")
+    section = text[text.index("## Several service areas"):text.index("## Writing, interruption and resume")]
+    blocks = re.findall(r"```py\n(.*?)```", section, re.S)
+    assert len(blocks) == 2
+    namespace: dict = {}
+    for block in blocks:
+        exec(compile(block.replace("runs/latitudes", str(result.run_dir)), "docs/outputs.md", "exec"), namespace)
+    assert set(namespace["rates"]["area"].unique()) == set(alone)
+
+
+def test_a_killed_run_loses_no_finished_area(reference, tmp_path):
+    """SIGKILL of `leosim run` once its first area is complete; --resume keeps that area's files and
+    finishes the others with the rows of each area alone."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    sc, alone, _ = reference
+    scenario_file = tmp_path / "small.toml"
+    scenario_file.write_text(HEAD + AREAS)
+    run = tmp_path / "run"
+    argv = [sys.executable, "-m", "simulator.cli", "run", str(scenario_file), "-o", str(run), "--workers", "0",
+            "--rate-workers", "0"]
+    child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    first = run / "area=quito" / "manifest.json"
+    deadline = time.monotonic() + 300
+    try:
+        while not (first.is_file() and json.loads(first.read_text())["status"] == "complete"):
+            assert child.poll() is None and time.monotonic() < deadline, "the run ended before it could be killed"
+            time.sleep(0.05)
+    finally:
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait()
+    kept = {p: p.stat().st_mtime_ns for p in (run / "area=quito").rglob("*.parquet")}
+    assert kept
+    assert cli_main(argv[3:] + ["--resume"]) == 0
+    assert {p: p.stat().st_mtime_ns for p in (run / "area=quito").rglob("*.parquet")} == kept
+    for name, run_dir in alone.items():
+        _assert_same_rows(run_dir, run / f"area={name}")
