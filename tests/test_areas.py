@@ -360,3 +360,11 @@ def test_a_killed_run_loses_no_finished_area(reference, tmp_path):
     assert {p: p.stat().st_mtime_ns for p in (run / "area=quito").rglob("*.parquet")} == kept
     for name, run_dir in alone.items():
         _assert_same_rows(run_dir, run / f"area={name}")
+
+
+def test_run_scenario_refuses_a_multi_area_scenario_in_one_line(tmp_path):
+    from simulator.errors import InputError
+
+    with pytest.raises(InputError, match=r"declares \[areas\]: run it with `leosim run`"):
+        run_scenario(_scenario(tmp_path), output_dir=tmp_path / "run")
+    assert not (tmp_path / "run").exists()

@@ -244,6 +244,9 @@ def run_scenario(scenario: Scenario, *, output_dir: str | Path | None = None, re
     the tables. Ctrl-C, SIGTERM and SIGHUP leave every completed chunk readable (status
     ``interrupted``); any other error marks the run ``failed`` with the message.
     """
+    if getattr(scenario, "areas", None) is not None:
+        raise InputError("the scenario declares [areas]: run it with `leosim run` or "
+                         "simulator.areas.execute.run_areas (one replay per area)")
     run_dir = Path(output_dir) if output_dir is not None else Path(scenario.output.directory)
     if resume and overwrite:
         raise InputError(f"{run_dir}: give --resume or --overwrite, not both")
