@@ -287,3 +287,17 @@ def test_cli_errors_are_one_line_with_exit_status_2(run_dir, tmp_path, capsys):
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and err[0].startswith("leosim: error:"), (argv, err)
     assert not (tmp_path / "r.html").exists() and not (tmp_path / "c.html").exists()
+
+
+def test_the_report_states_the_link_budget_at_its_top(tmp_path):
+    from simulator.analysis.report import _link_budget_line
+
+    class Run:  # the fields the line reads
+        scenario = {"radio": {"link_budget": "paper000", "n_h": 8, "n_v": 8, "tx_power_dbm": 40.0,
+                              "sat_gain_dbi": 6.0, "bandwidth_mhz": 20.0, "noise_dbm": -140.0,
+                              "frequency_ghz": 2.0, "ue_gain_dbi": 0.0}}
+
+    line = _link_budget_line(Run())
+    assert line.startswith("Link budget paper000") and "noise -140" in line
+    Run.scenario = {}
+    assert _link_budget_line(Run()) == "Link budget: not recorded in the manifest."

@@ -148,6 +148,17 @@ def _timeline(run: RunData, user_id: int, scheme: str) -> pd.DataFrame:
         columns=["sat_id", "start", "end", "is_rsap", "rsap_policy"])
 
 
+def _link_budget_line(run: RunData) -> str:
+    """The run's link budget in one sentence (preset, carrier, EIRP, noise, reference CNR)."""
+    from ..radio.linkbudget import describe_link_budget
+
+    try:
+        line = describe_link_budget(run.scenario.get("radio"))
+        return line[0].upper() + line[1:] + "."
+    except (KeyError, TypeError, ValueError):  # a manifest without a complete [radio] table
+        return "Link budget: not recorded in the manifest."
+
+
 def satellite_label(run: RunData) -> str:
     """What a run's satellite ids are: NORAD catalogue numbers for real element sets (a TLE/OMM
     constellation), otherwise the generator's ids (Walker presets and parameters)."""
@@ -335,7 +346,7 @@ def build_report(run: RunData, *, user_id: int | None = None, scheme: str | None
                                     plots.figure_png(plots.plot_optimiser_cdf(opt)))]),
     ]
     subtitle = (f"{run.status}, {run.n_chunks} chunks, {_utc(run.window_start)} to {_utc(run.window_end)} "
-                f"({run.duration_s:g} s simulated)")
+                f"({run.duration_s:g} s simulated). {_link_budget_line(run)}")
     return Document(f"leosim report: {run.name}", subtitle, sections, banner=partial_banner(run))
 
 
