@@ -246,6 +246,10 @@ def test_bench_replay_reports_time_events_memory_and_size(tmp_path, capsys, monk
     assert rows["events processed"]["value"] > 0 and rows["output size"]["value"] > 0
     assert rows["peak RSS at end"]["value"] >= rows["peak RSS at half time"]["value"] >= rows["peak RSS at start"]["value"] > 0
     assert not list(tmp_path.glob("leosim-bench-*"))  # the temporary run was written here, then removed
+    floor = rows["raw SGP4, same span"]
+    assert floor["value"] > 0 and f"x {int(round(0.02 * 3600 / 2.0))} steps" in floor["note"]
+    assert rows["wall / raw SGP4"]["value"] == pytest.approx(
+        rows["wall time"]["value"] / floor["value"])
 
 
 def test_summary_counts_handovers_between_satellites_only(run):

@@ -4,6 +4,11 @@ Runs a scenario (default ``scenarios/starlink-24h.toml``) into a temporary run d
 wall time, events processed, reclusterings, peak resident memory after the first simulated hour and
 at the end (their ratio shows whether memory stays flat in simulated time), and the size of the
 output. Targets (24 h): ≤ 15 min and ≤ 2 GB on 2 cores, memory flat.
+
+It also times raw ``SatrecArray.sgp4`` propagating the same constellation over the same span at the
+logging step (the floor any replay pays; one core, measured in the same run) and prints the
+replay's wall time as a multiple of it: machines differ by 2× in wall time, the ratio much less.
+Scale target (24 h, starlink-24h): ≤ 14× that floor.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ DESCRIPTION = "replay a scenario (default starlink-24h) and report wall time, ev
 
 TARGET_WALL_S = 15 * 60.0  # for 24 h of simulated time
 TARGET_RSS_MIB = 2048.0
+TARGET_SGP4_RATIO = 14.0  # replay wall / raw SGP4 of the same constellation, span and step (24 h)
+SGP4_BLOCK_STEPS = 600  # steps per SatrecArray.sgp4 call (bounds its output arrays)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -37,6 +44,30 @@ def _rss_mib() -> float:
 
 def _size_mib(path: Path) -> float:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 2**20
+
+
+def sgp4_floor_s(scenario) -> tuple[float, int, int]:
+    """Wall time of raw ``SatrecArray.sgp4`` over ``scenario``'s satellites, span and logging step.
+
+    Returns (seconds, satellites, steps); propagated in blocks of :data:`SGP4_BLOCK_STEPS` steps.
+    """
+    import numpy as np
+    from sgp4.api import SatrecArray
+
+    from ..inputs import build_catalog, scenario_start_utc
+    from ..timebase import to_utc_ns, utc_ns_to_jd
+
+    catalog = build_catalog(scenario)
+    arr = SatrecArray(list(catalog.satrecs))
+    start = int(to_utc_ns(scenario_start_utc(scenario, catalog)))
+    step_ns = int(round(scenario.time.step_s * 1e9))
+    n_steps = int(scenario.time.duration_s / scenario.time.step_s)
+    t0 = time.perf_counter()
+    for i in range(0, n_steps, SGP4_BLOCK_STEPS):
+        k = np.arange(i, min(i + SGP4_BLOCK_STEPS, n_steps), dtype=np.int64)
+        jd, fr = utc_ns_to_jd(start + k * step_ns)
+        arr.sgp4(jd, fr)
+    return time.perf_counter() - t0, len(catalog), n_steps
 
 
 def run(args: argparse.Namespace) -> list[dict]:
@@ -75,12 +106,17 @@ def run(args: argparse.Namespace) -> list[dict]:
         if not args.keep:
             shutil.rmtree(out.parent, ignore_errors=True)
     end_rss = _rss_mib()
+    floor_s, n_sats, n_steps = sgp4_floor_s(scenario)
     rss_1h, rss_half = samples.get("rss_1h"), samples.get("rss_half")
     scale = 24.0 / hours
     return [
         {"metric": "simulated", "value": hours, "unit": "h", "target": "", "note": scenario.name},
         {"metric": "wall time", "value": wall, "unit": "s",
          "target": f"<= {TARGET_WALL_S:.0f} s for 24 h", "note": f"x{scale:.3g} -> {wall * scale:.0f} s per 24 h"},
+        {"metric": "raw SGP4, same span", "value": floor_s, "unit": "s", "target": "",
+         "note": f"SatrecArray.sgp4, {n_sats} satellites x {n_steps} steps, one core"},
+        {"metric": "wall / raw SGP4", "value": wall / floor_s, "unit": "x",
+         "target": f"<= {TARGET_SGP4_RATIO:g} for 24 h", "note": "machine-independent measure of the replay's cost"},
         {"metric": "events processed", "value": float(last["events"]), "unit": "", "target": "",
          "note": f"{last['events'] / max(wall, 1e-9):.0f} events/s"},
         {"metric": "reclusterings", "value": float(last["reclusterings"]), "unit": "", "target": "", "note": ""},
