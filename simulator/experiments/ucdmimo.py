@@ -11,7 +11,8 @@ Registered experiments
     and evaluated with phase compensation on and off (synchronous vs asynchronous reception, 004
     Fig 2), all on the same draw. One row per (scheme, rsap_policy, phase_aware, user).
 ``uc-dmimo-coverage`` (004 Fig 5)
-    A short engine replay (:func:`~simulator.engine.run.run_scenario`) of a generated scenario with
+    A short engine replay of a generated scenario (:func:`coverage_scenario_toml`; the experiment
+    itself is :func:`simulator.replay_experiments.uc_dmimo_coverage`, above the engine) with
     scheme ``uc-dmimo`` under both policies; one row per coverage interval (time between two RSAP
     handovers of a user), with a ``censored`` flag for intervals cut by the end of the replay.
 
