@@ -24,7 +24,6 @@ import sys
 import threading
 import time
 import traceback
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -195,13 +194,13 @@ def run_areas(scenario: Scenario, *, output_dir: str | Path | None = None, worke
             elif todo:
                 import dask
 
-                from ..experiments.dask_runner import _client
+                from ..experiments.dask_runner import dask_client
 
                 # Dask's statistical profiler samples every worker thread each 10 ms; on an area (a
                 # long pure-Python task) it cost ~20 % more CPU (bench areas, 2 areas x 600 s, 1
                 # worker: 12.4 s with it, 10.1 s without). New local workers inherit this setting.
                 with dask.config.set({"distributed.worker.profile.enabled": False}), \
-                        _client(scheduler, workers, 1) as client:
+                        dask_client(scheduler, workers, 1) as client:
                     _on_dask(client, areas, todo, run_dir, retries, max_chunks, ledger, reporter, outcomes)
     except KeyboardInterrupt:
         ledger.finish("interrupted", time.perf_counter() - start)
@@ -234,31 +233,19 @@ def _serial(sc: Scenario, run_dir: Path, retries: int, rate_workers: int | None,
 def _on_dask(client, areas: dict[str, Scenario], todo: list[str], run_dir: Path, retries: int,
              max_chunks: int | None, ledger: "_Ledger", reporter: "_Reporter",
              outcomes: dict[str, dict[str, Any]]) -> None:
-    from distributed import as_completed
+    from ..experiments.dask_runner import finished_on_dask
 
-    token = uuid.uuid4().hex[:8]
-    by_key, futures = {}, []
-    for name in todo:
-        fut = client.submit(run_area, areas[name], progress_file=str(run_dir / PROGRESS_DIR / f"{name}.json"),
-                            rate_workers=0, max_chunks=max_chunks, key=f"area-{name}-{token}", retries=retries,
-                            pure=False)
-        by_key[fut.key] = name
-        futures.append(fut)
-    try:
-        for fut in as_completed(futures):
-            name = by_key[fut.key]
-            if fut.status == "finished":
-                outcomes[name] = fut.result()
-            else:
-                exc = fut.exception()
-                outcomes[name] = {"error": f"{type(exc).__name__}: {exc}",
-                                  "traceback": "".join(traceback.format_exception(type(exc), exc, fut.traceback()))}
-            fut.release()
-            ledger.update(name, outcomes[name])
-            reporter.area_done(name)
-    except BaseException:
-        client.cancel(futures)
-        raise
+    def submit(name: str, key: str):
+        return client.submit(run_area, areas[name], progress_file=str(run_dir / PROGRESS_DIR / f"{name}.json"),
+                             rate_workers=0, max_chunks=max_chunks, key=key, retries=retries, pure=False)
+
+    for name, outcome, error in finished_on_dask(client, todo, submit, lambda name: f"area-{name}"):
+        if error is not None:
+            exc, tb = error
+            outcome = {"error": f"{type(exc).__name__}: {exc}", "traceback": tb}
+        outcomes[name] = outcome
+        ledger.update(name, outcome)
+        reporter.area_done(name)
 
 
 def _prepare(run_dir: Path, *, resume: bool, overwrite: bool) -> None:

@@ -33,7 +33,8 @@ from ..errors import InputError
 from .sweep import (MANIFEST_NAME, SweepSpec, Task, execute_task, manifest_document, prepare_output, read_manifest,
                     write_manifest)
 
-__all__ = ["run_sweep", "SweepResult", "TaskFailure", "THREAD_VARIABLES", "available_cores", "local_client"]
+__all__ = ["run_sweep", "SweepResult", "TaskFailure", "THREAD_VARIABLES", "available_cores", "local_client", "dask_client",
+           "finished_on_dask"]
 
 SAVE_INTERVAL_S = 2.0       # s, least time between two rewrites of sweep.json while tasks finish
 PLAIN_PROGRESS_S = 10.0     # s, least time between two progress lines when stderr is not a terminal
@@ -138,7 +139,7 @@ def run_sweep(spec: SweepSpec, out_dir: str | os.PathLike, *, scheduler: Any = N
             if todo and serial:
                 _run_serial(spec.experiment, todo, out, retries, ledger, reporter)
             elif todo:
-                with _client(scheduler, workers, threads_per_worker) as client:
+                with dask_client(scheduler, workers, threads_per_worker) as client:
                     _run_dask(client, spec.experiment, todo, out, retries, ledger, reporter)
     except KeyboardInterrupt:
         ledger.finish("interrupted", time.perf_counter() - start)
@@ -170,27 +171,44 @@ def _run_serial(experiment: str, todo: list[Task], out: Path, retries: int, ledg
 
 def _run_dask(client, experiment: str, todo: list[Task], out: Path, retries: int, ledger: "_Ledger",
               reporter: "_Progress") -> None:
+    def submit(task: Task, key: str):
+        return client.submit(execute_task, experiment, task, str(out), key=key, retries=retries, pure=False)
+
+    for task, summary, error in finished_on_dask(client, todo, submit, lambda task: f"sweep-{task.task_id}"):
+        if error is None:
+            ledger.succeeded(task, summary)
+        else:
+            ledger.failed(task, *error)
+        reporter.advance(failed=len(ledger.failures))
+
+
+def finished_on_dask(client, items: list, submit, name) -> Iterator[tuple[Any, Any, tuple | None]]:
+    """Submit every item and yield ``(item, result, error)`` as each finishes, in finishing order.
+
+    ``submit(item, key)`` submits one task under the Dask key ``key`` (``name(item)`` plus a token of
+    this call, so reruns never collide with results the scheduler still holds) and returns its
+    future. ``error`` is None, or ``(exception, traceback text)`` when the task failed after its
+    retries; each future is released once yielded. If the caller stops with an exception (Ctrl-C
+    included), every task not yet finished is cancelled.
+    """
     from distributed import as_completed
 
     token = uuid.uuid4().hex[:8]
-    by_key = {}
-    futures = []
-    for task in todo:
-        fut = client.submit(execute_task, experiment, task, str(out), key=f"sweep-{task.task_id}-{token}",
-                            retries=retries, pure=False)
-        by_key[fut.key] = task
+    by_key, futures = {}, []
+    for item in items:
+        fut = submit(item, f"{name(item)}-{token}")
+        by_key[fut.key] = item
         futures.append(fut)
     try:
         for fut in as_completed(futures):
-            task = by_key[fut.key]
+            item = by_key[fut.key]
             if fut.status == "finished":
-                ledger.succeeded(task, fut.result())
+                result, error = fut.result(), None
             else:
                 exc = fut.exception()
-                tb = fut.traceback()
-                ledger.failed(task, exc, "".join(traceback.format_exception(type(exc), exc, tb)))
+                result, error = None, (exc, "".join(traceback.format_exception(type(exc), exc, fut.traceback())))
             fut.release()
-            reporter.advance(failed=len(ledger.failures))
+            yield item, result, error
     except BaseException:
         client.cancel(futures)
         raise
@@ -220,7 +238,7 @@ def _single_threaded_blas() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _client(scheduler: Any, workers: int | None, threads_per_worker: int) -> Iterator[Any]:
+def dask_client(scheduler: Any, workers: int | None, threads_per_worker: int) -> Iterator[Any]:
     """A distributed Client: the one given, one connected to an address, or one on a new LocalCluster."""
     from distributed import Client
 
