@@ -250,7 +250,7 @@ def _on_dask(client, areas: dict[str, Scenario], todo: list[str], run_dir: Path,
 
 def _prepare(run_dir: Path, *, resume: bool, overwrite: bool) -> None:
     """Check (and for ``overwrite`` empty) the run directory; InputError naming the flag otherwise."""
-    from ..engine.recorder import _delete_run
+    from ..engine.recorder import delete_run
 
     if resume and overwrite:
         raise InputError(f"{run_dir}: give --resume or --overwrite, not both")
@@ -277,7 +277,7 @@ def _prepare(run_dir: Path, *, resume: bool, overwrite: bool) -> None:
         for p in children:
             if p.name.startswith(AREA_DIR_PREFIX):
                 if any(p.iterdir()):
-                    _delete_run(p)  # refuses anything leosim did not write
+                    delete_run(p)  # refuses anything leosim did not write
                 p.rmdir()
         shutil.rmtree(run_dir / PROGRESS_DIR, ignore_errors=True)
         for name in (AREAS_MANIFEST, SUMMARY_CSV, LATITUDE_PNG):

@@ -32,7 +32,7 @@ from ..scenario import Scenario
 from .manifest import MANIFEST_NAME, TMP_SUFFIX, Manifest, chunk_path, commit_tmp
 from .schemas import CATEGORY, COLUMNS, TABLES, TIME, Column, schema
 
-__all__ = ["Recorder", "open_run", "read_table", "chunk_files"]
+__all__ = ["Recorder", "open_run", "read_table", "chunk_files", "delete_run"]
 
 _CHUNK_RE = re.compile(r"^chunk-(\d{6})\.parquet$")
 #: Folder of the engine's end-of-chunk state, one pickle per complete chunk (for --resume).
@@ -420,7 +420,7 @@ def open_run(run_dir: str | Path, scenario: Scenario, *, resume: bool = False,
                 f"{run_dir} already exists and is not empty; use --resume to continue the run in it, "
                 f"--overwrite to replace it, or choose another output directory"
             )
-        _delete_run(run_dir)
+        delete_run(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     Manifest.create(run_dir, scenario)
     return Recorder(run_dir), 0
@@ -450,7 +450,7 @@ REPORT_NAME = "report.html"
 REPORT_TABLES = "report_tables"
 
 
-def _delete_run(run_dir: Path) -> None:
+def delete_run(run_dir: Path) -> None:
     """Delete a previous run for ``--overwrite``, refusing anything that leosim did not write."""
     if not (run_dir / MANIFEST_NAME).is_file():
         raise InputError(
