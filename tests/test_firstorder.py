@@ -50,6 +50,22 @@ def test_projection_matches_a_cone_solver():
         assert np.sum((x - q) ** 2) <= np.sum((X.value - q) ** 2) + 1e-6
 
 
+def test_projection_warm_started_from_the_last_multipliers_is_the_same_projection():
+    """A gradient method's successive projections share ``warm``: same points as cold ones, to round-off."""
+    rng = np.random.default_rng(2)
+    n_user, c, n_sat = 30, 5, 6
+    sat = rng.integers(0, n_sat, (n_user, c))
+    valid = rng.random((n_user, c)) < 0.9
+    wc = np.where(valid, rng.exponential(2.0, (n_user, c)), 0.0)
+    q = rng.normal(size=(n_user, c)) + 1.0
+    warm: dict = {}
+    for _ in range(20):
+        q = q + 0.05 * rng.normal(size=q.shape)
+        np.testing.assert_allclose(project(q, sat, valid, n_sat, wc, warm), project(q, sat, valid, n_sat, wc),
+                                   rtol=0, atol=1e-10)
+    assert "nu" in warm
+
+
 def test_algorithm1_first_order_matches_the_interior_point_path():
     """000's set-up (L = 20, K = 10, N = 64, K_max = 8): min rate within 0.5 % of the IPM path's.
 
