@@ -25,6 +25,38 @@ def test_link_layout_reproduces_the_dense_sinr():
     np.testing.assert_array_equal(model.to_p(model.to_q(p)), p)
 
 
+@pytest.mark.parametrize("kind", ["smrt", "szf", "single-slnr", "imrt"])
+def test_moment_form_gives_the_layout_of_the_dense_g(kind):
+    """Coefficients kept as (K, K, L) moments: the same cleaning, split of rows and SINR as the dense G."""
+    from simulator.cooperation.rates_cfmmimo import coefficients_imrt
+    from simulator.cooperation.rates_cfmntn import MomentCoefficients, coefficients
+    from simulator.cooperation.single import coefficients_single
+
+    from simulator.radio.params import paper000_params
+
+    params = paper000_params()
+    csi, c, _ = _drop(5, "smrt")
+    if kind == "single-slnr":
+        c = coefficients_single(csi, np.argmax(np.where(csi.visible, csi.beta, -np.inf), axis=0), "slnr",
+                                params.tx_power_w, params.noise_power_w)
+    elif kind == "imrt":
+        book = np.eye(4, dtype=complex)[:, np.arange(csi.n_user) % 4]
+        c = coefficients_imrt(csi, params.tx_power_w, params.noise_power_w, book, params.ue_tx_power_w)
+    else:
+        c = coefficients(csi, kind, params.tx_power_w, params.noise_power_w)
+    assert isinstance(c, MomentCoefficients) and c.g_shape == c.G.shape
+    dense = SinrCoefficients(b=c.b, G=c.G, noise=c.noise)
+    (cm, um, _), (cd, ud, _) = _prepare(c, csi.visible), _prepare(dense, csi.visible)
+    np.testing.assert_array_equal(um, ud)
+    np.testing.assert_array_equal(cm.G, cd.G)
+    fast, slow = LinkSinr(cm, um), LinkSinr(cd, ud)
+    assert fast.coupled == slow.coupled == (kind in ("smrt", "imrt"))
+    p = np.random.default_rng(0).random(um.shape) * um
+    np.testing.assert_allclose(fast.sinr(p), slow.sinr(p), rtol=1e-12)
+    np.testing.assert_allclose(fast.sinr(p), sinr(cd, p), rtol=1e-12)
+    np.testing.assert_allclose(fast.leakage(), slow.leakage(), rtol=1e-12, atol=1e-12 * np.abs(slow.leakage()).max())
+
+
 def test_projection_matches_a_cone_solver():
     cp = pytest.importorskip("cvxpy")
     rng = np.random.default_rng(1)

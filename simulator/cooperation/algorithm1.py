@@ -37,6 +37,7 @@ import numpy as np
 from ..errors import InputError, SolverError
 from .coefficients import SinrCoefficients
 from .firstorder import FirstOrderProblem, LinkSinr, gap_certificate
+from .rates_cfmntn import MomentCoefficients
 from .socp import BACKENDS as CONE_BACKENDS
 from .socp import TOLERANCE, RatioProblem, ScaProblem
 
@@ -164,21 +165,28 @@ def _prepare(coeffs: SinrCoefficients, allowed: np.ndarray | None) -> tuple[Sinr
     interference comes out at ~1e-14 of the signal terms) and would make every cone dense.
     """
     b = np.asarray(coeffs.b, dtype=float)
-    G = np.asarray(coeffs.G, dtype=float)
     notes = []
     usable = np.ones(b.shape, dtype=bool) if allowed is None else np.asarray(allowed, dtype=bool).copy()
-    finite = np.isfinite(b) & np.all(np.isfinite(G), axis=(0, 2)).T
+    if isinstance(coeffs, MomentCoefficients):  # the same steps on the nonzero entries of G only
+        parts = [np.asarray(coeffs.c, dtype=float), np.real(coeffs.d), np.imag(coeffs.d)]  # (K, K, L) each
+        finite = np.isfinite(b) & np.all([np.isfinite(x).all(axis=0) for x in parts], axis=0).T
+    else:
+        parts = [np.asarray(coeffs.G, dtype=float)]
+        finite = np.isfinite(b) & np.all(np.isfinite(parts[0]), axis=(0, 2)).T
     if not finite.all():
         notes.append(f"{int((~finite).sum())} links with non-finite coefficients left out")
         b = np.where(np.isfinite(b), b, 0.0)
-        G = np.where(np.isfinite(G), G, 0.0)
+        parts = [np.where(np.isfinite(x), x, 0.0) for x in parts]
         usable &= finite
     usable &= b > 0.0
-    G = np.where(np.abs(G) > ROUNDOFF * np.abs(G).max(initial=0.0), G, 0.0)
+    top = max(float(np.abs(x).max(initial=0.0)) for x in parts)
+    parts = [np.where(np.abs(x) > ROUNDOFF * top, x, 0.0) for x in parts]
     dead_users = np.flatnonzero(~usable.any(axis=0))
     if dead_users.size:
         notes.append(f"users {dead_users.tolist()} have no usable satellite link: power 0, SINR 0")
-    return SinrCoefficients(b=b, G=G, noise=float(coeffs.noise)), usable, notes
+    if isinstance(coeffs, MomentCoefficients):
+        return MomentCoefficients(b=b, c=parts[0], d=parts[1] + 1j * parts[2], noise=float(coeffs.noise)), usable, notes
+    return SinrCoefficients(b=b, G=parts[0], noise=float(coeffs.noise)), usable, notes
 
 
 def uniform_power(cluster: np.ndarray) -> np.ndarray:
@@ -432,7 +440,8 @@ def _invalid_noise(coeffs: SinrCoefficients, start: float) -> Decision | None:
 
 def _check(coeffs: SinrCoefficients, mask: np.ndarray | None, k_max: int | None = None) -> None:
     """Shapes of one snapshot and K_max; raises InputError (a caller's mistake, not numerics)."""
-    b, G = np.shape(coeffs.b), np.shape(coeffs.G)
+    b = np.shape(coeffs.b)
+    G = coeffs.g_shape if isinstance(coeffs, MomentCoefficients) else np.shape(coeffs.G)
     if len(b) != 2 or len(G) != 4 or G[:2] != (b[1], b[1]) or G[3] != b[0]:
         raise InputError(f"coefficients of one snapshot need b (L, K) and G (K, K, M, L); got b {b}, G {G}")
     if mask is not None and np.shape(mask) != b:

@@ -38,6 +38,7 @@ from __future__ import annotations
 import numpy as np
 
 from .coefficients import SinrCoefficients
+from .rates_cfmntn import MomentCoefficients
 
 __all__ = ["LinkSinr", "FirstOrderProblem", "project", "gap_certificate", "MU_START", "MU_MIN"]
 
@@ -61,7 +62,8 @@ class LinkSinr:
 
     Parameters
     ----------
-    coeffs : SinrCoefficients — b (L, K), G (K, K, M, L), noise (finite, > 0)
+    coeffs : SinrCoefficients — b (L, K), G (K, K, M, L), noise (finite, > 0); a
+        :class:`~.rates_cfmntn.MomentCoefficients` is read in its (K, K, L) moment form
     links : ndarray, shape (L, K), bool — links that may carry power; p is 0 elsewhere
 
     Attributes
@@ -75,7 +77,7 @@ class LinkSinr:
 
     def __init__(self, coeffs: SinrCoefficients, links: np.ndarray) -> None:
         links = np.asarray(links, dtype=bool)
-        b, G = np.asarray(coeffs.b, dtype=float), np.asarray(coeffs.G, dtype=float)
+        b = np.asarray(coeffs.b, dtype=float)
         self.n_sat, self.n_user = b.shape
         self.noise = float(coeffs.noise)
         count = links.sum(axis=0)
@@ -85,6 +87,11 @@ class LinkSinr:
         self.sat = np.where(self.valid, order, 0)
         users = np.arange(self.n_user)[:, None]
         self.b = np.where(self.valid, b[self.sat, users], 0.0)
+        self.n_links = int(count.sum())
+        if isinstance(coeffs, MomentCoefficients):
+            self._from_moments(coeffs)
+            return
+        G = np.asarray(coeffs.G, dtype=float)
         # G[k, j, :, sat[j, i]] -> (j, i, k, M), zero on padding
         Gj = G[:, users, :, self.sat]  # advanced indices first: (K_j, c, K_k, M)
         Gj = Gj * self.valid[:, :, None, None]
@@ -107,7 +114,34 @@ class LinkSinr:
         self.coupled = bool(dense.any())
         self.H = np.ascontiguousarray(H.reshape(self.n_user, c, self.n_user * md))
         self._W_flat = self.W.reshape(self.n_user * c, self.n_user)
-        self.n_links = int(count.sum())
+
+    def _from_moments(self, coeffs: MomentCoefficients) -> None:
+        """W and H straight from c and d (K, K, L) of eq 28: K² c numbers gathered, no (K, K, L + 2, L) G.
+
+        Row l of G_kj (c_{l,k,j} on column l) touches one slot: c² goes to W. The rows Re d and Im d
+        of user j go to W as well when they touch at most one of j's slots (for every k), and stay
+        in H otherwise; the same split as the dense layout, so the same SINR.
+        """
+        n_user, c = self.valid.shape
+        users = np.arange(n_user)[:, None]
+
+        def gather(x: np.ndarray) -> np.ndarray:  # x[k, j, sat[j, i]] -> (j, i, k), zero on padding
+            return np.moveaxis(x[:, users, self.sat], 0, -1) * self.valid[:, :, None]
+
+        W = gather(np.asarray(coeffs.c, dtype=float)) ** 2
+        dense = []
+        for part in (np.real(coeffs.d), np.imag(coeffs.d)):
+            row = gather(np.asarray(part, dtype=float))  # (K_j, c, K_k)
+            single = (row != 0.0).any(axis=2).sum(axis=1) <= 1  # (K_j,)
+            W += np.where(single[:, None, None], row * row, 0.0)
+            if not single.all():
+                dense.append(np.where(single[:, None, None], 0.0, row))
+        self.W = W
+        self.coupled = bool(dense)
+        self.m = max(len(dense), 1)
+        H = np.stack(dense, axis=-1) if dense else np.zeros((n_user, c, n_user, 1))
+        self.H = np.ascontiguousarray(H.reshape(n_user, c, n_user * self.m))
+        self._W_flat = self.W.reshape(n_user * c, n_user)
 
     # -- layout ----------------------------------------------------------------------------------
     def to_q(self, p: np.ndarray) -> np.ndarray:
