@@ -58,6 +58,9 @@ ACCURACY_FIRST = 1e-3  #: solver tolerance of the first step of a P3 solve (the 
 ACCURACY_COLD = 1e-2  #: ... of the first step from a cold start, which gains tens of per cent
 ACCURACY_PER_GAIN = 1e-2  #: later steps are solved to this fraction of the last relative gain
 ACCURACY_LOOSEST = 1e-2  #: the loosest solver tolerance used
+#: the first-order path lays out a P3 on its variable links alone when they are at most this share
+#: of the usable links (moment-form coefficients: the layout is a cheap gather)
+SUBMODEL_SHARE = 0.7
 
 #: ``backend`` choices of the optimisers: ``"auto"`` (by size, see :data:`FIRST_ORDER_MIN_LINKS`), the
 #: first-order path of :mod:`.firstorder`, or the cone programs of :mod:`.socp` by the dense
@@ -91,6 +94,10 @@ def _cone_factory(backend: str) -> ProblemFactory:
 
 def _first_order_factory(model: LinkSinr) -> ProblemFactory:
     def factory(coeffs: SinrCoefficients, variables: np.ndarray, k_max: int | None, method: str) -> object:
+        if isinstance(coeffs, MomentCoefficients) and variables.sum() <= SUBMODEL_SHARE * model.n_links:
+            # the reweighting pins links and the polish keeps K_max per satellite: a layout of the
+            # variable links alone (a gather of K² c numbers) makes every gradient step cheaper
+            return FirstOrderProblem(LinkSinr(coeffs, variables), variables, k_max=k_max)
         return FirstOrderProblem(model, variables, k_max=k_max)
 
     return factory
