@@ -165,11 +165,14 @@ class Decision:
 
 
 # -- helpers -----------------------------------------------------------------------------------------
-def _prepare(coeffs: SinrCoefficients, allowed: np.ndarray | None) -> tuple[SinrCoefficients, np.ndarray, list[str]]:
+def _prepare(
+    coeffs: SinrCoefficients, allowed: np.ndarray | None, *, roundoff: bool = True
+) -> tuple[SinrCoefficients, np.ndarray, list[str]]:
     """Finite coefficients and the usable links: allowed, finite, b_{l,k} > 0.
 
     G entries below ROUNDOFF times the largest are set to 0: they are round-off (sZF's nulled
     interference comes out at ~1e-14 of the signal terms) and would make every cone dense.
+    ``roundoff=False`` keeps them (an evaluation rather than an optimisation).
     """
     b = np.asarray(coeffs.b, dtype=float)
     notes = []
@@ -186,8 +189,9 @@ def _prepare(coeffs: SinrCoefficients, allowed: np.ndarray | None) -> tuple[Sinr
         parts = [np.where(np.isfinite(x), x, 0.0) for x in parts]
         usable &= finite
     usable &= b > 0.0
-    top = max(float(np.abs(x).max(initial=0.0)) for x in parts)
-    parts = [np.where(np.abs(x) > ROUNDOFF * top, x, 0.0) for x in parts]
+    if roundoff:
+        top = max(float(np.abs(x).max(initial=0.0)) for x in parts)
+        parts = [np.where(np.abs(x) > ROUNDOFF * top, x, 0.0) for x in parts]
     dead_users = np.flatnonzero(~usable.any(axis=0))
     if dead_users.size:
         notes.append(f"users {dead_users.tolist()} have no usable satellite link: power 0, SINR 0")
