@@ -51,7 +51,7 @@ STALL = 20  #: a stage ends after this many steps without a gain of accuracy / 1
 MAX_RESTARTS = 30  #: runs of :func:`maximise_min` in one solve while each gains more than accuracy / 10
 ACCURACY_FLOOR = 5e-4  #: the first-order path solves to no less than this relative accuracy
 NEWTON_STEPS = 60  #: safeguarded Newton steps of a projection case at most
-NEWTON_TOL = 1e-12  #: a projection case's scalar equation (a sum of ~1 per satellite) is solved to this
+NEWTON_TOL = 1e-10  #: a projection case's scalar equation (a sum of ~1 per satellite) is solved to this
 #: slots below these shares of their satellite's largest weight count as unpowered when fitting the
 #: certificate's multipliers (each share gives a valid bound; the smallest is kept)
 SLACK_SHARES = (1e-3, 2e-2)
@@ -156,10 +156,18 @@ class LinkSinr:
         return p
 
     # -- evaluation ------------------------------------------------------------------------------
-    def forward(self, q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Amplitudes b_k^T p_k (K,), interference-plus-noise (K,), projections of the dense rows (K_j, K_k, m)."""
-        amp = np.einsum("ji,ji->j", self.b, q)
-        proj = np.matmul(q[:, None, :], self.H)[:, 0, :].reshape(self.n_user, self.n_user, self.m)
+    def forward(self, q: np.ndarray, linear: tuple[np.ndarray, np.ndarray] | None = None
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Amplitudes b_k^T p_k (K,), interference-plus-noise (K,), projections of the dense rows (K_j, K_k, m).
+
+        ``linear``: the amplitudes and projections at q when already known (both are linear in q,
+        so a gradient method gets them at its extrapolated point by the same combination as q).
+        """
+        if linear is None:
+            amp = np.einsum("ji,ji->j", self.b, q)
+            proj = np.matmul(q[:, None, :], self.H)[:, 0, :].reshape(self.n_user, self.n_user, self.m)
+        else:
+            amp, proj = linear
         den = np.einsum("jkr,jkr->k", proj, proj) + (q * q).reshape(-1) @ self._W_flat + self.noise
         return amp, den, proj
 
@@ -198,7 +206,8 @@ def project(
     sat, valid : ndarray, shape (K, c) — satellite of each slot and the slots in use
     n_sat : int — number of satellites L
     wc : ndarray, shape (K, c), optional — ω / K_max of each slot (37c); None: 37d–e only
-    warm : dict, optional — the scalar multipliers of the last projection with the same ``wc``
+    warm : dict, optional — the scalar multipliers of the last projection with the same ``wc`` and
+        ``valid``, and the constants derived from them
         (read and updated): successive projections of a gradient method move little, so Newton
         started there needs 1–3 steps instead of ~8 from 0
 
@@ -213,8 +222,11 @@ def project(
     x = z / np.maximum(norm, 1.0)[sat]
     if wc is None:
         return x
-    c = np.where(valid, wc, 0.0)
-    cr = c.ravel()
+    warm = {} if warm is None else warm
+    if warm.get("wc") is not wc:  # per-problem constants, kept with the multipliers
+        warm.update(wc=wc, c=np.where(valid, wc, 0.0))
+        warm["cr"] = warm["c"].ravel()
+    c, cr = warm["c"], warm["cr"]
     wload = np.bincount(s, cr * (x * x).ravel(), minlength=n_sat)
     bad = wload > 1.0 + 1e-12
     if not bad.any():
@@ -225,7 +237,6 @@ def project(
         return (np.bincount(s, cr * z2 / d**2, minlength=n_sat) - 1.0,
                 -2.0 * np.bincount(s, cr * cr * z2 / d**3, minlength=n_sat))
 
-    warm = {} if warm is None else warm
     nu = _newton(case2, bad, n_sat, warm.get("nu"))
     warm["nu"] = nu
     x2 = z / (1.0 + nu[sat] * c)
@@ -348,27 +359,32 @@ def _min_ell(model: LinkSinr, q: np.ndarray, users: np.ndarray) -> float:
         return float(np.min(np.log(np.maximum(amp[users], 0.0)) - 0.5 * np.log(den[users]))) if users.size else 0.0
 
 
-def _objective(model: LinkSinr, q: np.ndarray, users: np.ndarray, mu: float):
-    """(F_μ, min ℓ, softmin weights y (K,), amp, den, proj) at q."""
-    amp, den, proj = model.forward(q)
-    with np.errstate(divide="ignore"):
-        ell = np.log(np.maximum(amp[users], 0.0)) - 0.5 * np.log(den[users])
-    low = ell.min()
-    if not np.isfinite(low):
+def _objective(model: LinkSinr, q: np.ndarray, users: np.ndarray | slice, mu: float, linear=None):
+    """(F_μ, min ℓ, softmin weights y (K,), amp, den, proj) at q; ``users`` an index array or slice(None).
+
+    Called two to three times per gradient step: written for few numpy calls (ℓ = log(amp / √den));
+    ``linear`` as for :meth:`LinkSinr.forward`.
+    """
+    amp, den, proj = model.forward(q, linear)
+    a = amp[users]
+    if not a.min() > 0.0:  # a user without signal: ℓ = −∞
         return -np.inf, -np.inf, None, amp, den, proj
-    e = np.exp(-(ell - low) / mu)
+    ell = np.log(a / np.sqrt(den[users]))
+    low = ell.min()
+    e = np.exp((low - ell) / mu)
     total = e.sum()
-    y = np.zeros(model.n_user)
-    y[users] = e / total
+    if isinstance(users, slice):
+        y = e / total
+    else:
+        y = np.zeros(model.n_user)
+        y[users] = e / total
     return low - mu * np.log(total), low, y, amp, den, proj
 
 
 def _gradient(model: LinkSinr, q: np.ndarray, y: np.ndarray, amp: np.ndarray, den: np.ndarray, proj: np.ndarray) -> np.ndarray:
     """∇ Σ_k y_k ℓ_k with respect to the slots q, shape (K, c)."""
-    served = y > 0.0
-    g = np.zeros_like(model.b)
-    g[served] = (y[served] / amp[served])[:, None] * model.b[served]
-    return g - model.den_grad(q, proj, y / den)
+    ratio = np.divide(y, amp, out=np.zeros_like(y), where=y > 0.0)
+    return ratio[:, None] * model.b - model.den_grad(q, proj, y / den)
 
 
 def maximise_min(
@@ -398,21 +414,24 @@ def maximise_min(
     mu = min(max(spread, mu_min), MU_START)
     warm: dict = {}
     proj_ = lambda v: project(v, model.sat, valid, model.n_sat, wc, warm)  # noqa: E731
+    if users.size == model.n_user:
+        users = slice(None)  # every user: views instead of gathers in each evaluation
     x = q
-    f_x, low_x, *_ = _objective(model, x, users, mu)
+    f_x, low_x, _, amp, _, proj = _objective(model, x, users, mu)
+    lin_x = lin_z = (amp, proj)  # amplitudes and projections (linear in q) at x and z
     best, best_low = x, low_x
     z, t_mom = x, 1.0
     iters, stall, stage_best = 0, 0, low_x
     while iters < max_iters:
-        f_z, _, y, amp, den, proj = _objective(model, z, users, mu)
+        f_z, _, y, amp, den, proj = _objective(model, z, users, mu, lin_z)
         if y is None:  # momentum left the domain: restart from x
-            z, t_mom = x, 1.0
+            z, t_mom, lin_z = x, 1.0, lin_x
             continue
         g = _gradient(model, z, y, amp, den, proj)
         while True:  # backtracking on the quadratic lower model of the concave-like F_μ
             x_new = proj_(z + step * g)
             d = x_new - z
-            f_new, low_new, *_ = _objective(model, x_new, users, mu)
+            f_new, low_new, _, amp, _, proj = _objective(model, x_new, users, mu)
             if f_new >= f_z + np.sum(g * d) - np.sum(d * d) / (2.0 * step) - 1e-15 * abs(f_z):
                 break
             step *= 0.5
@@ -420,14 +439,16 @@ def maximise_min(
                 break
         iters += 1
         if f_new < f_x:  # not monotone: restart the momentum at x
-            z, t_mom = x, 1.0
+            z, t_mom, lin_z = x, 1.0, lin_x
             step *= 0.5
         else:
             t_next = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * t_mom * t_mom))
-            z = x_new + ((t_mom - 1.0) / t_next) * (x_new - x)
+            beta = (t_mom - 1.0) / t_next
+            z = x_new + beta * (x_new - x)
+            lin_z = (amp + beta * (amp - lin_x[0]), proj + beta * (proj - lin_x[1]))
             if np.sum(g * (x_new - x)) < 0.0:  # gradient restart (O'Donoghue & Candès)
-                z, t_next = x_new, 1.0
-            x, f_x, t_mom = x_new, f_new, t_next
+                z, t_next, lin_z = x_new, 1.0, (amp, proj)
+            x, f_x, t_mom, lin_x = x_new, f_new, t_next, (amp, proj)
             step *= 1.25
             if low_new > best_low:
                 best, best_low = x_new, low_new
@@ -439,8 +460,8 @@ def maximise_min(
             if mu <= mu_min:
                 break
             mu = max(mu * MU_STEP, mu_min)
-            f_x = _objective(model, x, users, mu)[0]
-            z, t_mom, stall, stage_best = x, 1.0, 0, best_low
+            f_x = _objective(model, x, users, mu, lin_x)[0]
+            z, t_mom, stall, stage_best, lin_z = x, 1.0, 0, best_low, lin_x
     return best, iters, step
 
 
