@@ -73,6 +73,7 @@ class LinkSinr:
     b : ndarray, shape (K, c) — b_{l,j} of each slot
     W : ndarray, shape (K, c, K) — W[j, i, k]: Σ of the squares of G_kj's rows that touch slot i only
     H : ndarray, shape (K, c, K·m) — H[j, i, k·m + r] = row r of G_kj's other rows (restricted) on slot i
+    n_terms : int — nonzero entries of W and H (the interference terms in play)
     """
 
     def __init__(self, coeffs: SinrCoefficients, links: np.ndarray) -> None:
@@ -114,6 +115,7 @@ class LinkSinr:
         self.coupled = bool(dense.any())
         self.H = np.ascontiguousarray(H.reshape(self.n_user, c, self.n_user * md))
         self._W_flat = self.W.reshape(self.n_user * c, self.n_user)
+        self.n_terms = int(np.count_nonzero(self.W) + np.count_nonzero(self.H))
 
     def _from_moments(self, coeffs: MomentCoefficients) -> None:
         """W and H straight from c and d (K, K, L) of eq 28: K² c numbers gathered, no (K, K, L + 2, L) G.
@@ -142,6 +144,7 @@ class LinkSinr:
         H = np.stack(dense, axis=-1) if dense else np.zeros((n_user, c, n_user, 1))
         self.H = np.ascontiguousarray(H.reshape(n_user, c, n_user * self.m))
         self._W_flat = self.W.reshape(n_user * c, n_user)
+        self.n_terms = int(np.count_nonzero(self.W) + np.count_nonzero(self.H))
 
     # -- layout ----------------------------------------------------------------------------------
     def to_q(self, p: np.ndarray) -> np.ndarray:
