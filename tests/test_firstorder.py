@@ -7,7 +7,7 @@ import pytest
 
 from simulator.bench.alg1 import _drop
 from simulator.cooperation.algorithm1 import _prepare, admit, algorithm1, sca_power, uniform_power
-from simulator.cooperation.coefficients import SinrCoefficients, sinr
+from simulator.cooperation.coefficients import SinrCoefficients, phase_averaged, sinr
 from simulator.cooperation.firstorder import LinkSinr, gap_certificate, project
 
 
@@ -49,12 +49,17 @@ def test_moment_form_gives_the_layout_of_the_dense_g(kind):
     (cm, um, _), (cd, ud, _) = _prepare(c, csi.visible), _prepare(dense, csi.visible)
     np.testing.assert_array_equal(um, ud)
     np.testing.assert_array_equal(cm.G, cd.G)
+    np.testing.assert_allclose(phase_averaged(c).G, phase_averaged(dense).G, rtol=1e-14, atol=0)
     fast, slow = LinkSinr(cm, um), LinkSinr(cd, ud)
     assert fast.coupled == slow.coupled == (kind in ("smrt", "imrt"))
     p = np.random.default_rng(0).random(um.shape) * um
     np.testing.assert_allclose(fast.sinr(p), slow.sinr(p), rtol=1e-12)
     np.testing.assert_allclose(fast.sinr(p), sinr(cd, p), rtol=1e-12)
     np.testing.assert_allclose(fast.leakage(), slow.leakage(), rtol=1e-12, atol=1e-12 * np.abs(slow.leakage()).max())
+    (am, _, _), (ad, _, _) = _prepare(phase_averaged(c), csi.visible), _prepare(phase_averaged(dense), csi.visible)
+    averaged = LinkSinr(am, um)
+    assert not averaged.coupled
+    np.testing.assert_allclose(averaged.sinr(p), LinkSinr(ad, ud).sinr(p), rtol=1e-12)
 
 
 def test_projection_matches_a_cone_solver():

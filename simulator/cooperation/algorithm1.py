@@ -187,7 +187,8 @@ def _prepare(
     notes = []
     usable = np.ones(b.shape, dtype=bool) if allowed is None else np.asarray(allowed, dtype=bool).copy()
     if isinstance(coeffs, MomentCoefficients):  # the same steps on the nonzero entries of G only
-        parts = [np.asarray(coeffs.c, dtype=float), np.real(coeffs.d), np.imag(coeffs.d)]  # (K, K, L) each
+        parts = [np.asarray(coeffs.c, dtype=float)]  # (K, K, L) each: c, and Re d, Im d unless d is None
+        parts += [] if coeffs.d is None else [np.real(coeffs.d), np.imag(coeffs.d)]
         finite = np.isfinite(b) & np.all([np.isfinite(x).all(axis=0) for x in parts], axis=0).T
     else:
         parts = [np.asarray(coeffs.G, dtype=float)]
@@ -205,7 +206,8 @@ def _prepare(
     if dead_users.size:
         notes.append(f"users {dead_users.tolist()} have no usable satellite link: power 0, SINR 0")
     if isinstance(coeffs, MomentCoefficients):
-        return MomentCoefficients(b=b, c=parts[0], d=parts[1] + 1j * parts[2], noise=float(coeffs.noise)), usable, notes
+        d = None if coeffs.d is None else parts[1] + 1j * parts[2]
+        return MomentCoefficients(b=b, c=parts[0], d=d, noise=float(coeffs.noise)), usable, notes
     return SinrCoefficients(b=b, G=parts[0], noise=float(coeffs.noise)), usable, notes
 
 

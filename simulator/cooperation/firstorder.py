@@ -132,7 +132,7 @@ class LinkSinr:
 
         W = gather(np.asarray(coeffs.c, dtype=float)) ** 2
         dense = []
-        for part in (np.real(coeffs.d), np.imag(coeffs.d)):
+        for part in () if coeffs.d is None else (np.real(coeffs.d), np.imag(coeffs.d)):
             row = gather(np.asarray(part, dtype=float))  # (K_j, c, K_k)
             single = (row != 0.0).any(axis=2).sum(axis=1) <= 1  # (K_j,)
             W += np.where(single[:, None, None], row * row, 0.0)

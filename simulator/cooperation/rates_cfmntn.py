@@ -161,11 +161,12 @@ class MomentCoefficients(SinrCoefficients):
     ----------
     b : ndarray, shape (..., L, K)
     c : ndarray, shape (..., K, K, L), float — c[k, j, l] = c_{l,k,j} ≥ 0
-    d : ndarray, shape (..., K, K, L), complex — d[k, j, l] = d_{l,k,j}
+    d : ndarray, shape (..., K, K, L), complex — d[k, j, l] = d_{l,k,j}; None: no d rows (G[k, j] =
+        diag(c[k, j]), shape (..., K, K, L, L), the form of :func:`~.coefficients.phase_averaged`)
     noise : float or ndarray, shape (...,)
     """
 
-    def __init__(self, b: np.ndarray, c: np.ndarray, d: np.ndarray, noise: float | np.ndarray) -> None:
+    def __init__(self, b: np.ndarray, c: np.ndarray, d: np.ndarray | None, noise: float | np.ndarray) -> None:
         for name, value in (("b", b), ("c", c), ("d", d), ("noise", noise)):
             object.__setattr__(self, name, value)
 
@@ -176,21 +177,31 @@ class MomentCoefficients(SinrCoefficients):
         object.__setattr__(self, "G", G)
         return G
 
+    def phase_averaged(self) -> "MomentCoefficients":
+        """:func:`~.coefficients.phase_averaged` in this form: column l of G[k, j] has norm
+        sqrt(c² + |d|²), which becomes the new c; d vanishes."""
+        c = np.asarray(self.c, dtype=float)
+        if self.d is not None:
+            c = np.sqrt(c**2 + np.abs(self.d) ** 2)
+        return MomentCoefficients(b=self.b, c=c, d=None, noise=self.noise)
+
     @property
     def g_shape(self) -> tuple[int, ...]:
         """Shape of the dense G, (..., K, K, L + 2, L), without building it."""
         n_sat = self.c.shape[-1]
-        return self.c.shape[:-1] + (n_sat + 2, n_sat)
+        return self.c.shape[:-1] + (n_sat + (0 if self.d is None else 2), n_sat)
 
 
-def dense_g(c: np.ndarray, d: np.ndarray) -> np.ndarray:
-    """G[..., k, j] = [diag(c[k, j]); Re d[k, j]; Im d[k, j]] (000 eq 28), shape (..., K, K, L + 2, L)."""
+def dense_g(c: np.ndarray, d: np.ndarray | None) -> np.ndarray:
+    """G[..., k, j] = [diag(c[k, j]); Re d[k, j]; Im d[k, j]] (000 eq 28), shape (..., K, K, L + 2, L);
+    diag(c[k, j]) alone, (..., K, K, L, L), when ``d`` is None."""
     n_sat = c.shape[-1]
-    G = np.zeros(c.shape[:-1] + (n_sat + 2, n_sat))
+    G = np.zeros(c.shape[:-1] + (n_sat + (0 if d is None else 2), n_sat))
     idx = np.arange(n_sat)
     G[..., idx, idx] = c
-    G[..., n_sat, :] = np.real(d)
-    G[..., n_sat + 1, :] = np.imag(d)
+    if d is not None:
+        G[..., n_sat, :] = np.real(d)
+        G[..., n_sat + 1, :] = np.imag(d)
     return G
 
 
