@@ -48,7 +48,13 @@ MU_STEP = 0.2  #: μ is multiplied by this between stages
 MAX_ITERS = 3000  #: gradient steps of one solve at most
 STEP_ITERS = 100  #: gradient steps of one ``step`` (the analogue of one SCA step) at most
 STALL = 20  #: a stage ends after this many steps without a gain of accuracy / 100 in min ℓ
-MAX_RESTARTS = 30  #: runs of :func:`maximise_min` in one solve while each gains more than accuracy / 10
+#: runs of :func:`maximise_min` in one solve while each gains more than accuracy / 10. One: a run
+#: ends when its last stage stalls, and a restart (μ re-read from the spread, momentum reset) then
+#: gained ≤ 1e-5 in log sqrt-SINR for ≥ 40 more steps; Algorithm 1's loop re-solves anyway while a
+#: solve gains more than its tolerance. Measured with 30 against 1: K = 100 sMRT 11 % less CPU, min
+#: rate −0.2 … +0.4 % over 4 drops; 000's set-up, 20 drops, unchanged worst −0.14 % (sMRT) and
+#: −0.32 % (sZF) against the interior-point path
+MAX_RESTARTS = 1
 ACCURACY_FLOOR = 5e-4  #: the first-order path solves to no less than this relative accuracy
 NEWTON_STEPS = 60  #: safeguarded Newton steps of a projection case at most
 NEWTON_TOL = 1e-10  #: a projection case's scalar equation (a sum of ~1 per satellite) is solved to this
