@@ -177,7 +177,9 @@ class LinkSinr:
             proj = np.matmul(q[:, None, :], self.H)[:, 0, :].reshape(self.n_user, self.n_user, self.m)
         else:
             amp, proj = linear
-        den = np.einsum("jkr,jkr->k", proj, proj) + (q * q).reshape(-1) @ self._W_flat + self.noise
+        flat = proj.reshape(self.n_user, -1)  # Σ_j Σ_r proj[j, k, r]²; "jkr,jkr->k" directly is ~5x slower
+        den = np.einsum("jx,jx->x", flat, flat).reshape(self.n_user, self.m).sum(axis=1)
+        den += (q * q).reshape(-1) @ self._W_flat + self.noise
         return amp, den, proj
 
     def sinr(self, p: np.ndarray) -> np.ndarray:
