@@ -7,7 +7,7 @@ import pytest
 
 from simulator.bench.alg1 import _drop
 from simulator.cooperation.algorithm1 import _prepare, admit, algorithm1, sca_power, uniform_power
-from simulator.cooperation.coefficients import SinrCoefficients, sinr
+from simulator.cooperation.coefficients import SinrCoefficients, phase_averaged, sinr
 from simulator.cooperation.firstorder import LinkSinr, gap_certificate, project
 
 
@@ -23,6 +23,43 @@ def test_link_layout_reproduces_the_dense_sinr():
     model = LinkSinr(clean, usable)
     np.testing.assert_allclose(model.sinr(p), sinr(clean, p), rtol=1e-12)
     np.testing.assert_array_equal(model.to_p(model.to_q(p)), p)
+
+
+@pytest.mark.parametrize("kind", ["smrt", "szf", "single-slnr", "imrt"])
+def test_moment_form_gives_the_layout_of_the_dense_g(kind):
+    """Coefficients kept as (K, K, L) moments: the same cleaning, split of rows and SINR as the dense G."""
+    from simulator.cooperation.rates_cfmmimo import coefficients_imrt
+    from simulator.cooperation.rates_cfmntn import MomentCoefficients, coefficients
+    from simulator.cooperation.single import coefficients_single
+
+    from simulator.radio.params import paper000_params
+
+    params = paper000_params()
+    csi, c, _ = _drop(5, "smrt")
+    if kind == "single-slnr":
+        c = coefficients_single(csi, np.argmax(np.where(csi.visible, csi.beta, -np.inf), axis=0), "slnr",
+                                params.tx_power_w, params.noise_power_w)
+    elif kind == "imrt":
+        book = np.eye(4, dtype=complex)[:, np.arange(csi.n_user) % 4]
+        c = coefficients_imrt(csi, params.tx_power_w, params.noise_power_w, book, params.ue_tx_power_w)
+    else:
+        c = coefficients(csi, kind, params.tx_power_w, params.noise_power_w)
+    assert isinstance(c, MomentCoefficients) and c.g_shape == c.G.shape
+    dense = SinrCoefficients(b=c.b, G=c.G, noise=c.noise)
+    (cm, um, _), (cd, ud, _) = _prepare(c, csi.visible), _prepare(dense, csi.visible)
+    np.testing.assert_array_equal(um, ud)
+    np.testing.assert_array_equal(cm.G, cd.G)
+    np.testing.assert_allclose(phase_averaged(c).G, phase_averaged(dense).G, rtol=1e-14, atol=0)
+    fast, slow = LinkSinr(cm, um), LinkSinr(cd, ud)
+    assert fast.coupled == slow.coupled == (kind in ("smrt", "imrt"))
+    p = np.random.default_rng(0).random(um.shape) * um
+    np.testing.assert_allclose(fast.sinr(p), slow.sinr(p), rtol=1e-12)
+    np.testing.assert_allclose(fast.sinr(p), sinr(cd, p), rtol=1e-12)
+    np.testing.assert_allclose(fast.leakage(), slow.leakage(), rtol=1e-12, atol=1e-12 * np.abs(slow.leakage()).max())
+    (am, _, _), (ad, _, _) = _prepare(phase_averaged(c), csi.visible), _prepare(phase_averaged(dense), csi.visible)
+    averaged = LinkSinr(am, um)
+    assert not averaged.coupled
+    np.testing.assert_allclose(averaged.sinr(p), LinkSinr(ad, ud).sinr(p), rtol=1e-12)
 
 
 def test_projection_matches_a_cone_solver():
@@ -48,6 +85,22 @@ def test_projection_matches_a_cone_solver():
             assert np.sum(x[m] ** 2) <= 1 + 1e-9 and np.sum(wc[m] * x[m] ** 2) <= 1 + 1e-9
         assert np.all(x >= 0) and np.all(x[~valid] == 0)
         assert np.sum((x - q) ** 2) <= np.sum((X.value - q) ** 2) + 1e-6
+
+
+def test_projection_warm_started_from_the_last_multipliers_is_the_same_projection():
+    """A gradient method's successive projections share ``warm``: same points as cold ones, to round-off."""
+    rng = np.random.default_rng(2)
+    n_user, c, n_sat = 30, 5, 6
+    sat = rng.integers(0, n_sat, (n_user, c))
+    valid = rng.random((n_user, c)) < 0.9
+    wc = np.where(valid, rng.exponential(2.0, (n_user, c)), 0.0)
+    q = rng.normal(size=(n_user, c)) + 1.0
+    warm: dict = {}
+    for _ in range(20):
+        q = q + 0.05 * rng.normal(size=q.shape)
+        np.testing.assert_allclose(project(q, sat, valid, n_sat, wc, warm), project(q, sat, valid, n_sat, wc),
+                                   rtol=0, atol=1e-10)
+    assert "nu" in warm
 
 
 def test_algorithm1_first_order_matches_the_interior_point_path():

@@ -7,7 +7,9 @@ up to 20 users and 16 above (visible × K_max ≥ K for every K up to 320). Each
 in one run and single-threaded (as ``bench alg1``):
 
 - the CPU time of one decision (``schemes.decide``, what a reclustering runs per scheme, with
-  ``backend="auto"``), its peak traced memory, the backend ``auto`` chose and the certificate;
+  ``backend="auto"``), the peak traced memory of a second, traced run of it (tracing slows
+  allocation-heavy code, so it is kept out of the timed run), the backend ``auto`` chose and the
+  certificate;
 - the decision CPU per simulated hour: that time × ``--reclusterings-per-hour`` (an estimate from
   the reclustering rate of a replay, 8 per 120 s in issue 14's measurement; not a replay);
 - per scheme, the exponent of a least-squares fit time ∝ K^a over the K measured;
@@ -106,10 +108,11 @@ def measure(args: argparse.Namespace) -> list[dict]:
         k_max = 8 if n_user <= 20 else 16
         ctx = DecideContext(tx_power_w=params.tx_power_w, noise_w=params.noise_power_w, k_max=k_max)
         for name in schemes:
-            tracemalloc.start()
             t0 = time.process_time()
             d = _decide(name, csi, ctx)
             dt = time.process_time() - t0
+            tracemalloc.start()  # a second, traced run: tracing slows allocation-heavy code ~2x
+            _decide(name, csi, ctx)
             peak = tracemalloc.get_traced_memory()[1]
             tracemalloc.stop()
             times[name].append(dt)

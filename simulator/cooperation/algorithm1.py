@@ -37,6 +37,7 @@ import numpy as np
 from ..errors import InputError, SolverError
 from .coefficients import SinrCoefficients
 from .firstorder import FirstOrderProblem, LinkSinr, gap_certificate
+from .rates_cfmntn import MomentCoefficients
 from .socp import BACKENDS as CONE_BACKENDS
 from .socp import TOLERANCE, RatioProblem, ScaProblem
 
@@ -57,6 +58,9 @@ ACCURACY_FIRST = 1e-3  #: solver tolerance of the first step of a P3 solve (the 
 ACCURACY_COLD = 1e-2  #: ... of the first step from a cold start, which gains tens of per cent
 ACCURACY_PER_GAIN = 1e-2  #: later steps are solved to this fraction of the last relative gain
 ACCURACY_LOOSEST = 1e-2  #: the loosest solver tolerance used
+#: the first-order path lays out a P3 on its variable links alone when they are at most this share
+#: of the usable links (moment-form coefficients: the layout is a cheap gather)
+SUBMODEL_SHARE = 0.7
 
 #: ``backend`` choices of the optimisers: ``"auto"`` (by size, see :data:`FIRST_ORDER_MIN_LINKS`), the
 #: first-order path of :mod:`.firstorder`, or the cone programs of :mod:`.socp` by the dense
@@ -72,6 +76,10 @@ BACKENDS = ("auto", "firstorder", "ipm", "clarabel")
 FIRST_ORDER_MIN_LINKS = 600
 #: ... and from this many links without coupling
 FIRST_ORDER_MIN_LINKS_UNCOUPLED = 1000
+#: ... or, without coupling, from this many nonzero interference terms: single-satellite sMRT
+#: (K links, K² terms), CPU s cone programs / first-order: 0.044 / 0.063 at K = 40 (1600 terms),
+#: 0.38 / 0.065 at K = 100 (10⁴), 2.3 / 0.37 at K = 200 (4·10⁴) (loaded machine)
+FIRST_ORDER_MIN_TERMS_UNCOUPLED = 4000
 
 
 #: ``factory(coeffs, variables, k_max, method)`` -> a P4 ("sca") or ratio ("dinkelbach") program
@@ -90,20 +98,29 @@ def _cone_factory(backend: str) -> ProblemFactory:
 
 def _first_order_factory(model: LinkSinr) -> ProblemFactory:
     def factory(coeffs: SinrCoefficients, variables: np.ndarray, k_max: int | None, method: str) -> object:
+        if isinstance(coeffs, MomentCoefficients) and variables.sum() <= SUBMODEL_SHARE * model.n_links:
+            # the reweighting pins links and the polish keeps K_max per satellite: a layout of the
+            # variable links alone (a gather of K² c numbers) makes every gradient step cheaper
+            return FirstOrderProblem(LinkSinr(coeffs, variables), variables, k_max=k_max)
         return FirstOrderProblem(model, variables, k_max=k_max)
 
     return factory
 
 
-def resolve_backend(backend: str, n_links: int, coupled: bool = True) -> str:
+def resolve_backend(backend: str, n_links: int, coupled: bool = True, n_terms: int | None = None) -> str:
     """The backend ``backend`` resolves to for a decision over ``n_links`` usable links.
 
     ``coupled``: some interference row of G_kj touches several of user j's links (sMRT).
+    ``n_terms``: nonzero interference terms (:attr:`~.firstorder.LinkSinr.n_terms`), the size of
+    the cone programs' data when each user has few links (single-satellite schemes: K links, K² terms).
     """
     if backend not in BACKENDS:
         raise InputError(f"backend={backend!r}, expected one of {BACKENDS}")
     if backend == "auto":
-        return "firstorder" if n_links >= (FIRST_ORDER_MIN_LINKS if coupled else FIRST_ORDER_MIN_LINKS_UNCOUPLED) else "auto"
+        if coupled:
+            return "firstorder" if n_links >= FIRST_ORDER_MIN_LINKS else "auto"
+        many_terms = n_terms is not None and n_terms >= FIRST_ORDER_MIN_TERMS_UNCOUPLED
+        return "firstorder" if n_links >= FIRST_ORDER_MIN_LINKS_UNCOUPLED or many_terms else "auto"
     return backend
 
 
@@ -157,28 +174,41 @@ class Decision:
 
 
 # -- helpers -----------------------------------------------------------------------------------------
-def _prepare(coeffs: SinrCoefficients, allowed: np.ndarray | None) -> tuple[SinrCoefficients, np.ndarray, list[str]]:
+def _prepare(
+    coeffs: SinrCoefficients, allowed: np.ndarray | None, *, roundoff: bool = True
+) -> tuple[SinrCoefficients, np.ndarray, list[str]]:
     """Finite coefficients and the usable links: allowed, finite, b_{l,k} > 0.
 
     G entries below ROUNDOFF times the largest are set to 0: they are round-off (sZF's nulled
     interference comes out at ~1e-14 of the signal terms) and would make every cone dense.
+    ``roundoff=False`` keeps them (an evaluation rather than an optimisation).
     """
     b = np.asarray(coeffs.b, dtype=float)
-    G = np.asarray(coeffs.G, dtype=float)
     notes = []
     usable = np.ones(b.shape, dtype=bool) if allowed is None else np.asarray(allowed, dtype=bool).copy()
-    finite = np.isfinite(b) & np.all(np.isfinite(G), axis=(0, 2)).T
+    if isinstance(coeffs, MomentCoefficients):  # the same steps on the nonzero entries of G only
+        parts = [np.asarray(coeffs.c, dtype=float)]  # (K, K, L) each: c, and Re d, Im d unless d is None
+        parts += [] if coeffs.d is None else [np.real(coeffs.d), np.imag(coeffs.d)]
+        finite = np.isfinite(b) & np.all([np.isfinite(x).all(axis=0) for x in parts], axis=0).T
+    else:
+        parts = [np.asarray(coeffs.G, dtype=float)]
+        finite = np.isfinite(b) & np.all(np.isfinite(parts[0]), axis=(0, 2)).T
     if not finite.all():
         notes.append(f"{int((~finite).sum())} links with non-finite coefficients left out")
         b = np.where(np.isfinite(b), b, 0.0)
-        G = np.where(np.isfinite(G), G, 0.0)
+        parts = [np.where(np.isfinite(x), x, 0.0) for x in parts]
         usable &= finite
     usable &= b > 0.0
-    G = np.where(np.abs(G) > ROUNDOFF * np.abs(G).max(initial=0.0), G, 0.0)
+    if roundoff:
+        top = max(float(np.abs(x).max(initial=0.0)) for x in parts)
+        parts = [np.where(np.abs(x) > ROUNDOFF * top, x, 0.0) for x in parts]
     dead_users = np.flatnonzero(~usable.any(axis=0))
     if dead_users.size:
         notes.append(f"users {dead_users.tolist()} have no usable satellite link: power 0, SINR 0")
-    return SinrCoefficients(b=b, G=G, noise=float(coeffs.noise)), usable, notes
+    if isinstance(coeffs, MomentCoefficients):
+        d = None if coeffs.d is None else parts[1] + 1j * parts[2]
+        return MomentCoefficients(b=b, c=parts[0], d=d, noise=float(coeffs.noise)), usable, notes
+    return SinrCoefficients(b=b, G=parts[0], noise=float(coeffs.noise)), usable, notes
 
 
 def uniform_power(cluster: np.ndarray) -> np.ndarray:
@@ -280,7 +310,8 @@ class _Run:
         self.coeffs, self.users, self.max_inner = coeffs, users, max_inner
         #: the SINR on the usable links: every evaluation, the first-order path and the certificate
         self.model = LinkSinr(coeffs, usable)
-        self.backend = "custom" if factory is not None else resolve_backend(backend, self.model.n_links, self.model.coupled)
+        self.backend = "custom" if factory is not None else resolve_backend(
+            backend, self.model.n_links, self.model.coupled, self.model.n_terms)
         if factory is None:
             factory = _first_order_factory(self.model) if self.backend == "firstorder" else _cone_factory(self.backend)
         self.factory = factory
@@ -432,7 +463,8 @@ def _invalid_noise(coeffs: SinrCoefficients, start: float) -> Decision | None:
 
 def _check(coeffs: SinrCoefficients, mask: np.ndarray | None, k_max: int | None = None) -> None:
     """Shapes of one snapshot and K_max; raises InputError (a caller's mistake, not numerics)."""
-    b, G = np.shape(coeffs.b), np.shape(coeffs.G)
+    b = np.shape(coeffs.b)
+    G = coeffs.g_shape if isinstance(coeffs, MomentCoefficients) else np.shape(coeffs.G)
     if len(b) != 2 or len(G) != 4 or G[:2] != (b[1], b[1]) or G[3] != b[0]:
         raise InputError(f"coefficients of one snapshot need b (L, K) and G (K, K, M, L); got b {b}, G {G}")
     if mask is not None and np.shape(mask) != b:
@@ -570,7 +602,16 @@ def algorithm1(
         support = _prune(p, b, live & (p > 0.0), k_max)
         # the first-order path's "sca" step is a budgeted ascent; the polish decides the rate: solve it fully
         polish = "dinkelbach" if run.backend == "firstorder" else refine
-        final, _ = run.p3(_scale_into(p * support, None, None), support, method=polish, tol=tol)
+        start_p = _scale_into(p * support, None, None)
+        if run.backend == "firstorder":
+            # the reweighting leaves the kept links squeezed by 37c (min SINR ~5x below the polished
+            # one at K = 100); the leakage point on the final clusters starts within a few per cent
+            # of it and cuts the polish's gradient steps ~4x. (The cone programs close either gap in
+            # a few Dinkelbach steps: their path keeps the pruned point.)
+            alt = _leakage_start(run.model, support, users)
+            if _min_sinr(run.model, alt, users) > _min_sinr(run.model, start_p, users):
+                start_p = alt
+        final, _ = run.p3(start_p, support, method=polish, tol=tol)
         cluster = support & (_shares(final, b) > LINK_FLOOR)
         return run.decision(final * cluster, cluster, usable, outer=outer, notes=notes, omega=omega, start=start)
     except SolverError as err:

@@ -25,8 +25,9 @@ from collections.abc import Callable
 import numpy as np
 
 from ..errors import InputError
-from .algorithm1 import Decision, algorithm1, sca_power, uniform_power
-from .coefficients import SinrCoefficients, sinr
+from .algorithm1 import Decision, _prepare, algorithm1, sca_power, uniform_power
+from .coefficients import SinrCoefficients
+from .firstorder import LinkSinr
 
 __all__ = [
     "distance_clusters",
@@ -92,16 +93,13 @@ def uniform_decision(coeffs: SinrCoefficients, cluster: np.ndarray, *, reason: s
     start : float, optional — ``time.perf_counter()`` at the start of the scheme (for ``solve_s``)
     """
     t0 = time.perf_counter() if start is None else start
-    b = np.asarray(coeffs.b, dtype=float)
-    G = np.asarray(coeffs.G, dtype=float)
-    usable = np.asarray(cluster, dtype=bool) & np.isfinite(b) & (b > 0.0) & np.all(np.isfinite(G), axis=(0, 2)).T
+    clean, usable, _ = _prepare(coeffs, cluster, roundoff=False)  # cluster, finite and b > 0
     p = uniform_power(usable)
     noise = float(coeffs.noise)
     if np.isfinite(noise) and noise > 0.0:
-        clean = SinrCoefficients(b=np.where(usable, b, 0.0), G=np.where(np.isfinite(G), G, 0.0), noise=noise)
-        s = sinr(clean, p)
+        s = LinkSinr(clean, usable).sinr(p)  # on the cluster's links: no dense (K, K, M, L) pass
     else:
-        s, p = np.zeros(b.shape[1]), np.zeros_like(p)
+        s, p = np.zeros(usable.shape[1]), np.zeros_like(p)
         reason = "; ".join(filter(None, [reason, f"noise power {noise!r} is not a positive number: no power"]))
     served = usable.any(axis=0)
     return Decision(

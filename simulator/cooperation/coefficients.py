@@ -93,6 +93,8 @@ def phase_averaged(coeffs: SinrCoefficients) -> SinrCoefficients:
     array([[3., 0.],
            [0., 4.]])
     """
+    if hasattr(coeffs, "phase_averaged"):  # a compact form averages itself (rates_cfmntn.MomentCoefficients)
+        return coeffs.phase_averaged()
     norms = np.sqrt(np.sum(np.asarray(coeffs.G, dtype=float) ** 2, axis=-2))  # (..., K, K, L)
     n_sat = norms.shape[-1]
     G = np.zeros(norms.shape + (n_sat,))

@@ -274,27 +274,48 @@ def mr_estimator(csi_est: StatisticalCSI, gram_est: np.ndarray, pilot_index: np.
     index, n_ext = extended_pilots(pilot_index, n_pilots)
     n_user, n_ant = csi_est.n_user, csi_est.n_ant
     onehot = (np.arange(n_ext)[:, None] == index[None, :]).astype(float)
-    same = onehot.T @ onehot
+    same = (index[:, None] == index[None, :]).astype(float)
     q = n_pilots * np.broadcast_to(np.asarray(pilot_power_w, dtype=float), (n_user,))
     _, c1, c0 = covariance_terms(csi_est, nlos)
     f = np.sqrt(q * c1)                                                     # (..., L, K)
-    s_hat = pilot_noise_w + _per_pilot(onehot, (q * c0)[..., None])[..., 0]     # (..., L, n_p)
-    s_user = s_hat[..., index]                                              # ŝ_{t_i}
-    m_mat = s_user[..., :, None] * np.eye(n_user) + same * f[..., :, None] * gram_est * f[..., None, :]
-    m_inv = np.linalg.inv(m_mat)                                            # block diagonal by pilot
-    x = f[..., :, None] * m_inv * f[..., None, :]
-    # rows â_i^H B_{t_i}: [M^{-1} F]_i / f_i (free of cancellation), or (e_i − Ĝ_i X) / ŝ when f_i = 0
-    positive = f > 0
-    safe_f = np.where(positive, f, 1.0)
-    exact = m_inv * f[..., None, :] / safe_f[..., :, None]
-    cancel = (np.eye(n_user) - (gram_est * same) @ x) / s_user[..., :, None]
-    coef = np.where(positive[..., :, None], exact, cancel)
-    coef_gram = coef @ gram_est
-    phi_self = _real_diag(coef_gram)
-    b_sq = np.real(np.einsum("...ij,...jm,...im->...i", coef, gram_est, np.conj(coef)))
-    xg = x @ (gram_est * same)
-    tr_xg = _per_pilot(onehot, _real_diag(xg)[..., None])[..., 0]
-    tr_xgxg = _per_pilot(onehot, _real_diag(xg @ xg)[..., None])[..., 0]
+    lead = np.broadcast_shapes(f.shape[:-1], np.shape(gram_est)[:-2])
+    f = np.broadcast_to(f, lead + (n_user,))
+    qc0 = np.broadcast_to(q * c0, lead + (n_user,))
+    order = np.argsort(index, kind="stable")
+    count = np.bincount(index, minlength=n_ext)
+    used = np.flatnonzero(count)
+    s_hat = np.full(lead + (n_ext,), float(pilot_noise_w))                 # ŝ_t = σ_p² + Σ_{P_t} q ĉ0
+    s_hat[..., used] += np.add.reduceat(qc0[..., order], np.cumsum(count)[used] - count[used], axis=-1)
+    dtype = np.result_type(gram_est, complex)
+    coef = np.zeros(lead + (n_user, n_user), dtype=dtype)
+    x = np.zeros(lead + (n_user, n_user), dtype=dtype)
+    phi_self, b_sq = np.zeros(lead + (n_user,)), np.zeros(lead + (n_user,))
+    tr_xg, tr_xgxg = np.zeros(lead + (n_ext,)), np.zeros(lead + (n_ext,))
+    # M, X and the rows â_i^H B_{t_i} are block diagonal by pilot: each pilot's block alone, the
+    # blocks of one size together (sum of block size³ instead of K³ per satellite)
+    for size in np.unique(count[used]):
+        pilots = used[count[used] == size]
+        members = order[(np.cumsum(count) - count)[pilots][:, None] + np.arange(size)]   # (n_b, s)
+        rows, cols = members[:, :, None], members[:, None, :]
+        fb = f[..., members]                                                # (..., L, n_b, s)
+        gb = np.broadcast_to(gram_est, lead + (n_user, n_user))[..., rows, cols]         # Ĝ of each block
+        sb = s_hat[..., pilots][..., None]                                  # (..., L, n_b, 1)
+        m_inv = np.linalg.inv(sb[..., None] * np.eye(size) + fb[..., :, None] * gb * fb[..., None, :])
+        xb = fb[..., :, None] * m_inv * fb[..., None, :]
+        # rows â_i^H B_{t_i}: [M^{-1} F]_i / f_i (free of cancellation), or (e_i − Ĝ_i X) / ŝ when f_i = 0
+        positive = fb > 0
+        safe_f = np.where(positive, fb, 1.0)
+        exact = m_inv * fb[..., None, :] / safe_f[..., :, None]
+        cancel = (np.eye(size) - gb @ xb) / sb[..., None]
+        cb = np.where(positive[..., :, None], exact, cancel)
+        cg = cb @ gb
+        phi_self[..., members] = _real_diag(cg)
+        b_sq[..., members] = np.real(np.sum(cg * np.conj(cb), axis=-1))
+        xg = xb @ gb
+        tr_xg[..., pilots] = np.real(np.trace(xg, axis1=-2, axis2=-1))
+        tr_xgxg[..., pilots] = np.real(np.einsum("...ab,...ba->...", xg, xg))
+        coef[..., rows, cols] = cb
+        x[..., rows, cols] = xb
     tr_b = (n_ant - tr_xg) / s_hat
     tr_b2 = (n_ant - 2.0 * tr_xg + tr_xgxg) / s_hat**2
     gamma = q * (c1**2 * n_ant * phi_self + 2.0 * c1 * c0 * phi_self + c0**2 * tr_b[..., index])

@@ -92,10 +92,17 @@ def slnr_span(csi: StatisticalCSI, factors: SteeringFactors, served: np.ndarray,
               noise_w: float | np.ndarray, leakage: str = DEFAULT_LEAKAGE) -> PrecoderSpan:
     """Statistical SLNR u_j = Â (I + D Ĝ)^{-1} e_j as a span (module docstring; You et al. 2020).
 
+    Only the served columns are formed, through the N × N side of the push-through identity:
+    with u_j = (I_N + Â D Â^H)^{-1} â_j (one N × N factorisation per satellite),
+    (I + D Ĝ)^{-1} e_j = e_j − D Â^H u_j (Woodbury) and ||Â c_j||² = ||u_j||². Cost per satellite
+    N³ + N² K, plus K N per served column: linear in the users but for the K × K output itself,
+    where the K × K solve with K right-hand sides of every satellite cost L K³. The unserved
+    columns are zero ("no precoder"), as before.
+
     Parameters
     ----------
-    csi : StatisticalCSI — beta, phase_rad (..., L, K)
-    factors : SteeringFactors, arrays (..., L, K) — of ``csi``'s steering vectors (Ĝ comes from them)
+    csi : StatisticalCSI — beta, phase_rad (..., L, K), steering (..., L, K, N)
+    factors : SteeringFactors, arrays (..., L, K) — of ``csi``'s steering vectors
     served : ndarray, shape (..., L, K), bool — links (s_k, k); the others get no precoder
     tx_power_w : float, W — ρ_t
     noise_w : float or ndarray, shape (...,), W — σ_n²
@@ -103,19 +110,31 @@ def slnr_span(csi: StatisticalCSI, factors: SteeringFactors, served: np.ndarray,
 
     Returns
     -------
-    PrecoderSpan
+    PrecoderSpan — coef (..., L, K, K)
     """
-    served = np.asarray(served, dtype=bool)
     alpha = np.asarray(noise_w, dtype=float) / float(tx_power_w)
+    shape = np.broadcast_shapes(np.shape(served), csi.beta.shape)             # (..., L, K)
+    served = np.broadcast_to(np.asarray(served, dtype=bool), shape)
     weight = csi.beta if leakage == "all" else csi.beta * served
-    weight = weight / alpha[..., None, None]
-    gram = gram_matrix(factors)                                                 # Ĝ[i, m] = â_i^H â_m
-    n_user = csi.n_user
-    system = np.eye(n_user) + weight[..., :, None] * gram                       # I + D Ĝ
-    coef = np.linalg.solve(system, np.broadcast_to(np.eye(n_user, dtype=complex), system.shape))
-    norm_sq = np.real(np.einsum("...ij,...im,...mj->...j", np.conj(coef), gram, coef))
-    scale = np.divide(1.0, np.sqrt(norm_sq), out=np.zeros(norm_sq.shape), where=served & (norm_sq > 0))
-    return PrecoderSpan(factors, coef * scale[..., None, :], csi.phase_rad, diagonal=False)
+    weight = np.broadcast_to(weight / alpha[..., None, None], shape)          # D = diag(β̂ / (σ²/ρ))
+    n_user, n_ant = shape[-1], csi.n_ant
+    a = np.broadcast_to(csi.steering, shape + (n_ant,)).reshape(-1, n_user, n_ant)   # Â^T per satellite
+    coef = np.zeros(shape + (n_user,), dtype=complex)
+    flat, srv = coef.reshape(-1, n_user, n_user), served.reshape(-1, n_user)
+    blocks = np.flatnonzero(srv.any(axis=1))                                  # satellites (and steps) serving
+    if blocks.size:
+        w = weight.reshape(-1, n_user)[blocks]
+        cov = np.swapaxes(w[..., None] * a[blocks], -1, -2) @ np.conj(a[blocks]) + np.eye(n_ant)   # I_N + Â D Â^H
+        u = np.linalg.solve(cov, np.swapaxes(a[blocks], -1, -2))             # u_j, (B, N, K)
+        for i, blk in enumerate(blocks):
+            cols = np.flatnonzero(srv[blk])
+            u_j = u[i][:, cols]                                              # (N, K_l)
+            c = -w[i][:, None] * (np.conj(a[blk]) @ u_j)                     # −D Â^H u_j
+            c[cols, np.arange(cols.size)] += 1.0                             # + e_j
+            norm_sq = np.sum(u_j.real**2 + u_j.imag**2, axis=0)               # ||Â c_j||² = ||u_j||²
+            scale = np.divide(1.0, np.sqrt(norm_sq), out=np.zeros(norm_sq.shape), where=norm_sq > 0)
+            flat[blk][:, cols] = c * scale
+    return PrecoderSpan(factors, coef, csi.phase_rad, diagonal=False)
 
 
 def span_projections(true_factors: SteeringFactors, span: PrecoderSpan) -> np.ndarray:

@@ -128,14 +128,26 @@ def pilot_statistics(csi: StatisticalCSI, pilots: np.ndarray, pilot_power_w: flo
     # w_{k,j} = |ψ_j^H ψ_k|² v_{l,j}. With B = [a_{l,1} … a_{l,K}] (N × K) and D_k = diag(w_{k,·}),
     # V B = B (c I + D_k B^H B), so V^{-1} a_{l,k} = B (c I + D_k B^H B)^{-1} e_k: a K × K system per
     # (l, k) instead of an N × N one (N = 64 antennas, K = 10 users: ~30× less work).
+    # Users whose pilots overlap every pilot alike (the users of one pilot of an orthonormal book)
+    # share V_{l,k}: one system per group and satellite, K × K or N × N whichever is cheaper.
     c = pilot_noise_w / pilot_power_w
-    n_user = csi.n_user
-    b_gram = np.conj(a) @ np.swapaxes(a, -1, -2)                  # [l, j, i] = a_{l,j}^H a_{l,i}
-    weight = v[..., None, :] * (np.abs(gram.T) ** 2)              # [l, k, j] = w_{k,j} at satellite l
-    system = c * np.eye(n_user) + weight[..., :, :, None] * b_gram[..., None, :, :]   # (..., L, k, j, i)
-    rhs = np.broadcast_to(np.eye(n_user)[:, :, None], system.shape[:-1] + (1,))      # e_k
-    coef = np.linalg.solve(system, rhs)[..., 0]                   # (..., L, k, j): V^{-1} a_k = Σ_j coef a_j
-    v_inv_a = coef @ a                                            # (..., L, K, N)
+    n_user, n_ant = csi.n_user, csi.n_ant
+    overlap = np.abs(gram.T) ** 2                                 # [k, j] = |ψ_j^H ψ_k|²
+    _, first, group = np.unique(np.round(overlap, 12), axis=0, return_index=True, return_inverse=True)
+    group = group.reshape(-1)
+    weight = v[..., None, :] * overlap[first]                     # [l, g, j] = w_{k,j} of group g at satellite l
+    users = np.arange(n_user)
+    if n_user <= n_ant:
+        b_gram = np.conj(a) @ np.swapaxes(a, -1, -2)              # [l, j, i] = a_{l,j}^H a_{l,i}
+        system = c * np.eye(n_user) + weight[..., :, :, None] * b_gram[..., None, :, :]   # (..., L, g, j, i)
+        coef = np.linalg.solve(system, np.broadcast_to(np.eye(n_user), system.shape))   # column k: e_k
+        coef = np.moveaxis(coef[..., group, :, users], 0, -2)    # (..., L, k, j): V^{-1} a_k = Σ_j coef a_j
+        v_inv_a = coef @ a                                        # (..., L, K, N)
+    else:
+        cov = c * np.eye(n_ant) + np.einsum("...gj,...jn,...jm->...gnm", weight, a, np.conj(a))   # V per group
+        sol = np.linalg.solve(cov, np.broadcast_to(np.swapaxes(a, -1, -2)[..., None, :, :],
+                                                   cov.shape[:-1] + (n_user,)))                    # (..., L, g, N, K)
+        v_inv_a = np.moveaxis(sol[..., group, :, users], 0, -2)  # (..., L, K, N)
     # x_{l,j,k} = v_{l,k} ψ_k^H ψ_j (V_{l,j}^{-1} a_{l,j})^H a_{l,k}  (V is Hermitian)
     x = (np.conj(v_inv_a) @ np.swapaxes(a, -1, -2)) * gram.T * v[..., None, :]
     return PilotStatistics(pilots=pilots, gram=gram, v_inv_a=v_inv_a, x=x)

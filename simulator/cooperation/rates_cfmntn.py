@@ -35,6 +35,8 @@ __all__ = [
     "moments_from_projections",
     "sinr_from_moments",
     "coefficients_from_moments",
+    "MomentCoefficients",
+    "dense_g",
     "statistical_precoders",
     "sinr_closed_form",
     "coefficients",
@@ -131,24 +133,76 @@ def coefficients_from_moments(mean: np.ndarray, var: np.ndarray, tx_power_w: flo
 
     Returns
     -------
-    SinrCoefficients — b (..., L, K), G (..., K, K, L + 2, L), noise
+    MomentCoefficients — b (..., L, K), G (..., K, K, L + 2, L) (built when read), noise
     """
-    n_sat, n_user = mean.shape[-3], mean.shape[-1]
+    n_user = mean.shape[-1]
     amp = np.sqrt(tx_power_w) * mean
     b = np.real(np.diagonal(amp, axis1=-2, axis2=-1))               # diagonal of [l, k, k] -> (..., L, K)
     off = 1.0 - np.eye(n_user)
     c = np.moveaxis(np.sqrt(tx_power_w * var), -3, -1)             # (..., K, K, L)
     d = np.moveaxis(amp * off, -3, -1)
-    G = np.zeros(mean.shape[:-3] + (n_user, n_user, n_sat + 2, n_sat))
-    idx = np.arange(n_sat)
-    G[..., idx, idx] = c
-    G[..., n_sat, :] = np.real(d)
-    G[..., n_sat + 1, :] = np.imag(d)
     if cluster_mask is not None:
         mask = np.asarray(cluster_mask, dtype=float)
         b = b * mask
-        G = G * np.swapaxes(mask, -1, -2)[..., None, :, None, :]     # column l of G[k, j] times 1{l ∈ L_j}
-    return SinrCoefficients(b=b, G=G, noise=noise_w)
+        column = np.swapaxes(mask, -1, -2)[..., None, :, :]          # column l of G[k, j] times 1{l ∈ L_j}
+        c, d = c * column, d * column
+    return MomentCoefficients(b=b, c=c, d=d, noise=noise_w)
+
+
+class MomentCoefficients(SinrCoefficients):
+    """:class:`~.coefficients.SinrCoefficients` kept in the link-moment form of eq 28.
+
+    G[k, j] = [diag(c[k, j]); Re d[k, j]; Im d[k, j]] holds (L + 2) L numbers per pair of users of
+    which 3 L can be nonzero; here only c and d are stored (3 K² L numbers instead of K² (L + 2) L)
+    and the dense G is built, once, when it is first read (the cone programs of :mod:`.socp`).
+    The first-order path (:class:`~.firstorder.LinkSinr`) reads c and d directly.
+
+    Attributes
+    ----------
+    b : ndarray, shape (..., L, K)
+    c : ndarray, shape (..., K, K, L), float — c[k, j, l] = c_{l,k,j} ≥ 0
+    d : ndarray, shape (..., K, K, L), complex — d[k, j, l] = d_{l,k,j}; None: no d rows (G[k, j] =
+        diag(c[k, j]), shape (..., K, K, L, L), the form of :func:`~.coefficients.phase_averaged`)
+    noise : float or ndarray, shape (...,)
+    """
+
+    def __init__(self, b: np.ndarray, c: np.ndarray, d: np.ndarray | None, noise: float | np.ndarray) -> None:
+        for name, value in (("b", b), ("c", c), ("d", d), ("noise", noise)):
+            object.__setattr__(self, name, value)
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        if name != "G":
+            raise AttributeError(name)
+        G = dense_g(self.c, self.d)
+        object.__setattr__(self, "G", G)
+        return G
+
+    def phase_averaged(self) -> "MomentCoefficients":
+        """:func:`~.coefficients.phase_averaged` in this form: column l of G[k, j] has norm
+        sqrt(c² + |d|²), which becomes the new c; d vanishes."""
+        c = np.asarray(self.c, dtype=float)
+        if self.d is not None:
+            c = np.sqrt(c**2 + np.abs(self.d) ** 2)
+        return MomentCoefficients(b=self.b, c=c, d=None, noise=self.noise)
+
+    @property
+    def g_shape(self) -> tuple[int, ...]:
+        """Shape of the dense G, (..., K, K, L + 2, L), without building it."""
+        n_sat = self.c.shape[-1]
+        return self.c.shape[:-1] + (n_sat + (0 if self.d is None else 2), n_sat)
+
+
+def dense_g(c: np.ndarray, d: np.ndarray | None) -> np.ndarray:
+    """G[..., k, j] = [diag(c[k, j]); Re d[k, j]; Im d[k, j]] (000 eq 28), shape (..., K, K, L + 2, L);
+    diag(c[k, j]) alone, (..., K, K, L, L), when ``d`` is None."""
+    n_sat = c.shape[-1]
+    G = np.zeros(c.shape[:-1] + (n_sat + (0 if d is None else 2), n_sat))
+    idx = np.arange(n_sat)
+    G[..., idx, idx] = c
+    if d is not None:
+        G[..., n_sat, :] = np.real(d)
+        G[..., n_sat + 1, :] = np.imag(d)
+    return G
 
 
 def statistical_precoders(csi: StatisticalCSI, precoder: Precoder, cluster_mask: np.ndarray | None = None,
