@@ -386,3 +386,19 @@ def test_validation_messages() -> None:
 def test_doctests() -> None:
     for module in (evaluate, mismatched):
         assert doctest.testmod(module, raise_on_error=False).failed == 0
+
+
+def test_imrt_estimator_gram_path_equals_explicit_path_with_shared_and_missing_pilots() -> None:
+    """The per-pilot-group solve of the Gram path (K users, 3 pilots, some without) = the N × N solves."""
+    csi = block(41, P000, n_sat=5, n_user=12, times_s=(0.0,)).steps(0)
+    f = steering_factors(csi.theta_rad, csi.phi_rad, 4, 4)
+    gram = gram_matrix(f, f)
+    pilots = np.array([0, 1, 2, 0, -1, 1, 0, 2, -1, 1, 0, 2])
+    fast = imrt_estimator(csi, pilots, 3, 1.0, 1e-13, gram)
+    slow = imrt_estimator(csi, pilots, 3, 1.0, 1e-13)
+    for name in ("e_hat", "inv_norm", "noise_z"):
+        ref = getattr(slow, name)
+        np.testing.assert_allclose(getattr(fast, name), ref, rtol=1e-8, atol=1e-10 * np.abs(ref).max())
+    # b_j lives on its pilot group only: the Gram coefficients vanish across groups
+    index = np.array([0, 1, 2, 0, 3, 1, 0, 2, 4, 1, 0, 2])
+    assert np.all(fast.coef[..., index[:, None] != index[None, :]] == 0)

@@ -25,7 +25,7 @@ DOC = REPO / "docs" / "scenarios.md"
 SHIPPED = ("quickstart", "starlink-24h", "rsap-policies", "iridium-handover", "real-starlink", "paper000")
 NEEDS_SHARED = {"real-starlink"}
 SWEEP_FILES = {"sweep-smoke"}  # `leosim sweep` files (docs/commands/sweep.md), not replay scenarios
-AREA_FILES = ("latitudes",)  # scenarios with [areas] (several service areas), tested below
+AREA_FILES = ("latitudes", "latitudes-24h")  # scenarios with [areas] (several service areas), tested below
 BOSTON = (42.36, -71.06)
 
 
@@ -88,6 +88,15 @@ def test_latitudes_scenario(monkeypatch):
     assert len(build_catalog(first)) == 1584 and sc.output.directory == REPO / "runs" / "latitudes"
 
 
+def test_latitudes_24h_is_latitudes_for_a_day(monkeypatch):
+    monkeypatch.chdir(REPO)
+    day, hour = load_scenario(SCENARIOS / "latitudes-24h.toml"), load_scenario(SCENARIOS / "latitudes.toml")
+    assert day.time.duration_s == 86400.0 and day.output.directory == REPO / "runs" / "latitudes-24h"
+    same = {"name", "time", "output"}
+    assert day.model_dump(exclude=same) == hour.model_dump(exclude=same)
+    assert day.time.model_dump(exclude={"duration_s"}) == hour.time.model_dump(exclude={"duration_s"})
+
+
 @pytest.mark.parametrize("name, hours", [("quickstart", 1), ("starlink-24h", 24), ("paper000", 1)])
 def test_quickstart_and_24h(loaded, name, hours):
     sc, catalog, users, params = loaded(name)
@@ -112,7 +121,9 @@ def test_rsap_policies(loaded):
     assert sc.time.duration_s == 7200.0 and len(catalog) == 1584
     assert sc.schemes.names == ["cf-mntn-smrt", "single-smrt", "uc-dmimo"]
     assert tuple(sc.schemes.rsap_policies) == RSAP_POLICIES
-    assert params == paper000_params()
+    # the headline policy comparison runs on the physical budget, not 39 dB below kTB
+    assert sc.radio.link_budget == "tr38821-s-band-handheld" and params.frequency_hz == 2.0e9
+    assert sc.radio.link_budget == load_scenario(SCENARIOS / "quickstart.toml").radio.link_budget
 
 
 def test_iridium_handover(loaded):

@@ -130,14 +130,8 @@ def imrt_estimator(csi_est: StatisticalCSI, pilot_index: np.ndarray, n_pilots: i
     pg = np.real(np.conj(book.T) @ book)                                  # P[i, j]
     v_hat, kappa_hat = csi_est.v, csi_est.kappa
     c = pilot_noise_w / pilot_power_w
-    n_user = csi_est.n_user
     if gram_est is not None:
-        weight = (pg.T**2)[:, None, :] * v_hat[..., None, None, :]        # [j, ·, i] = |P[i,j]|² v̂_i
-        eye = np.eye(n_user)
-        system = c * eye + np.swapaxes(weight, -1, -2) * gram_est[..., None, :, :]   # [j] = c I + D_j Ĝ
-        rhs = np.broadcast_to(eye[:, :, None], system.shape[:-1] + (1,)).astype(complex)
-        beta = np.linalg.solve(system, rhs)[..., 0]                        # [j, m] = β_j[m]
-        coef = np.swapaxes(beta, -1, -2)                                   # [m, j]
+        coef = _pilot_group_coef(gram_est, v_hat, index, c)               # [m, j] = β_j[m]
         g_coef = gram_est @ coef                                           # [i, j] = â_i^H b_j
         bha_hat = np.conj(np.swapaxes(g_coef, -1, -2))                     # [j, i] = b_j^H â_i
         b_norm = np.real(np.sum(np.conj(coef) * g_coef, axis=-2))
@@ -155,6 +149,23 @@ def imrt_estimator(csi_est: StatisticalCSI, pilot_index: np.ndarray, n_pilots: i
     return ImrtEstimator(coef=coef, v_inv_a=v_inv_a, e_hat=e_hat, inv_norm=inv_norm,
                          noise_z=v_hat**2 * c * b_norm, m_hat_abs=np.sqrt(kappa_hat * v_hat),
                          phase_rad=csi_est.phase_rad, v_hat=v_hat, pilot_gram=pg)
+
+
+def _pilot_group_coef(gram_est: np.ndarray, v_hat: np.ndarray, index: np.ndarray, c: float) -> np.ndarray:
+    """β_j = (c I + D_j Ĝ)^{-1} e_j for every user j, solved per pilot group, shape (..., L, K, K), [m, j].
+
+    The pilots are orthonormal, so D_j = diag(|P[i, j]|² v̂_i) keeps only the users i on j's pilot
+    (the group S of j). Rows outside S read c β_j[i] = δ_ij = 0, so β_j vanishes outside S and on S
+    solves (c I + D_S Ĝ_SS) β_j,S = e_j: one |S| × |S| system per satellite and pilot with |S|
+    right-hand sides, instead of one K × K system per satellite and user (K⁴ work and memory).
+    """
+    coef = np.zeros(gram_est.shape, dtype=complex)
+    for pilot in np.unique(index):
+        group = np.flatnonzero(index == pilot)
+        rows, cols = group[:, None], group[None, :]
+        system = c * np.eye(group.size) + v_hat[..., group][..., :, None] * gram_est[..., rows, cols]
+        coef[..., rows, cols] = np.linalg.solve(system, np.broadcast_to(np.eye(group.size), system.shape))
+    return coef
 
 
 def imrt_moments(csi: StatisticalCSI, gram_ts: np.ndarray, est: ImrtEstimator,
