@@ -142,6 +142,22 @@ def test_a_single_area_scenario_dumps_and_hashes_as_before(tmp_path):
     assert scenario_hash(area) == scenario_hash(area.model_copy(update={"areas": None}))
 
 
+def test_a_multi_area_scenario_round_trips_through_its_dump(tmp_path):
+    (tmp_path / "cities.csv").write_text("name,lat_deg,lon_deg\nlisbon,38.72,-9.14\n")
+    more = 'cities = "cities.csv"\ncentres = [[1.0, 2.0]]\ngrid = { lat_deg = [0, 5], lon_deg = [0, 5], step_deg = 5 }\n'
+    sc = _scenario(tmp_path, AREAS.replace("[[areas.list]]", more + "[[areas.list]]") +
+                   "[[areas.list]]\nname = \"own\"\nlat_deg = 5\nlon_deg = 6\nseed = 3\nenvironment = \"urban\"\n"
+                   "users = { points = [ { name = \"a\", lat_deg = 5, lon_deg = 6 } ] }\n")
+    for mode in ("python", "json"):
+        dumped = sc.model_dump(mode=mode)
+        assert dumped["users"] is None and dumped["areas"]["meridian"]["lat_deg"] == [20.0, 50.0]
+        again = type(sc).model_validate(dumped)
+        assert again == sc and again.areas == sc.areas
+        assert {n: s.model_dump() for n, s in expand_areas(again).items()} == \
+            {n: s.model_dump() for n, s in expand_areas(sc).items()}
+    assert type(sc).model_validate_json(sc.model_dump_json()) == sc
+
+
 def test_footprint_radius_against_the_slant_range_triangle():
     # At the footprint edge the satellite is seen at the mask elevation ε. In the triangle (Earth
     # centre, user, satellite) the angle at the user is 90° + ε and at the centre λ, so the law of
@@ -260,6 +276,54 @@ def test_run_directory_rules(reference, tmp_path):
     (run / "notes.txt").unlink()
     result = run_areas(sc, output_dir=run, workers=0, progress=False, rate_workers=0, overwrite=True)
     assert result.ok
+
+
+def test_repair_passes_through_to_each_area_on_resume(reference, tmp_path, capsys):
+    """A damaged chunk of an unfinished area fails that area until --repair; with --repair a damaged
+    chunk of a complete area is found and run again too; the rows end as each area's alone."""
+    from simulator.engine.recorder import chunk_path
+
+    sc, alone, _ = reference
+    scenario_file = tmp_path / "small.toml"
+    scenario_file.write_text(HEAD + AREAS)
+    run = tmp_path / "run"
+    run_areas(sc, output_dir=run, workers=0, progress=False, rate_workers=0, max_chunks=1)
+    chunk_path(run / "area=quito", "rates", 0).write_bytes(b"not parquet")
+    argv = ["run", str(scenario_file), "-o", str(run), "--workers", "0", "--rate-workers", "0", "--resume"]
+    assert cli_main(argv) == 1
+    err = capsys.readouterr().err
+    assert re.search(r"area quito: failed: InputError: .*chunk-000000.parquet is damaged.*add --repair", err)
+    statuses = {e["name"]: e["status"] for e in json.loads((run / AREAS_MANIFEST).read_text())["areas"]}
+    assert statuses == {"quito": "failed", "lat20N_lon10E": "complete", "lat50N_lon10E": "complete"}
+    chunk_path(run / "area=lat50N_lon10E", "rates", 1).write_bytes(b"not parquet")  # a complete area
+    assert cli_main(argv) == 1
+    err = capsys.readouterr().err
+    assert re.search(r"area lat50N_lon10E: failed: InputError: .*chunk-000001.parquet is damaged.*add --repair", err)
+    assert cli_main(argv + ["--repair"]) == 0
+    err = capsys.readouterr().err
+    assert "area quito: " in err and "area lat50N_lon10E: " in err and "running chunk" in err
+    for name, run_dir in alone.items():
+        _assert_same_rows(run_dir, run / f"area={name}")
+
+
+def test_the_multi_area_directory_is_locked_while_it_runs(reference, tmp_path):
+    from simulator.engine.lock import RunLock
+    from simulator.errors import InputError
+
+    sc, _, _ = reference
+    run = tmp_path / "run"
+    run_areas(sc, output_dir=run, workers=0, progress=False, rate_workers=0, max_chunks=1, only=["quito"])
+    before = json.loads((run / AREAS_MANIFEST).read_text())
+    with RunLock(run):  # another process running or resuming this directory
+        for kwargs in ({"resume": True}, {"overwrite": True}):
+            with pytest.raises(InputError, match=r"in use by leosim process \d+ \(run directory locked\)"):
+                run_areas(sc, output_dir=run, workers=0, progress=False, rate_workers=0, **kwargs)
+    assert json.loads((run / AREAS_MANIFEST).read_text()) == before  # nothing was touched
+    with pytest.raises(InputError, match="--repair works with --resume"):
+        run_areas(sc, output_dir=tmp_path / "other", workers=0, progress=False, repair=True)
+    with pytest.raises(InputError, match="nothing to resume"):
+        run_areas(sc, output_dir=tmp_path / "other", workers=0, progress=False, resume=True)
+    assert not (tmp_path / "other").exists()
 
 
 def test_workers_option_needs_areas(tmp_path):
