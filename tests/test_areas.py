@@ -372,10 +372,40 @@ def test_bench_areas_runs_every_mode_with_identical_rows(tmp_path):
 
     scenario_file = tmp_path / "small.toml"
     scenario_file.write_text(HEAD + AREAS)
-    rows = bench.run(argparse.Namespace(scenario=str(scenario_file), areas=2, duration_s=60.0, workers="2"))
-    assert [r["mode"] for r in rows] == ["serial", "2 workers"]
+    rows = bench.run(argparse.Namespace(scenario=str(scenario_file), areas=2, duration_s=60.0, workers="2",
+                                        declared_order=True))
+    assert [r["mode"] for r in rows] == ["serial", "serial, 1 core", "2 workers", "2 workers, declared order"]
     assert all(r["rows_identical"] and r["areas"] == 2 and r["sim_s_per_area"] == 60.0 for r in rows)
-    assert rows[0]["speedup"] == 1.0 and rows[1]["processes"] <= 2 and rows[1]["peak_rss_mb_per_process"] > 0
+    assert rows[0]["speedup"] == 1.0 and rows[1]["speedup_1core"] == 1.0
+    assert rows[1]["processes"] == 1 and rows[1]["peak_rss_mb_per_process"] > 0
+    assert rows[2]["processes"] <= 2 and rows[2]["peak_rss_mb_per_process"] > 0
+    assert rows[2]["speedup_1core"] == pytest.approx(rows[1]["wall_s"] / rows[2]["wall_s"])
+
+
+def test_areas_go_to_dask_costliest_first(tmp_path):
+    """More users and more satellites in view cost more: a 53° shell shows the most satellites near
+    53° latitude and none near the pole (5 users at 85° N come last, behind 2 users at 50° N)."""
+    from simulator.areas.execute import costliest_first
+
+    sc = _scenario(tmp_path, """
+[areas]
+users = { disc = { radius_km = 50, count = 2 } }
+meridian = { lon_deg = 0, lat_deg = [0, 50] }
+[[areas.list]]
+name = "pole"
+lat_deg = 85
+lon_deg = 0
+users = { disc = { radius_km = 50, count = 5 } }
+[[areas.list]]
+name = "many"
+lat_deg = 0
+lon_deg = 0
+users = { disc = { radius_km = 50, count = 9 } }
+""", head=HEAD.replace("planes = 12, per_plane = 12", "planes = 72, per_plane = 22"))
+    areas = expand_areas(sc)
+    assert list(areas) == ["pole", "many", "lat0N_lon0E", "lat50N_lon0E"]
+    assert costliest_first(areas, list(areas)) == ["many", "lat50N_lon0E", "lat0N_lon0E", "pole"]
+    assert costliest_first(areas, ["pole"]) == ["pole"]
 
 
 def test_the_area_recipes_of_outputs_md_run(reference):

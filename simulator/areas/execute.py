@@ -35,7 +35,8 @@ from ..scenario import Scenario
 from .config import AREA_DIR_PREFIX, expand_areas, shared_satellite_pairs
 from .summary import LATITUDE_PNG, SUMMARY_CSV
 
-__all__ = ["AREAS_MANIFEST", "AreaOutcome", "AreasResult", "run_areas", "run_area", "areas_warning"]
+__all__ = ["AREAS_MANIFEST", "AreaOutcome", "AreasResult", "run_areas", "run_area", "areas_warning",
+           "costliest_first"]
 
 #: The top-level manifest of a multi-area run directory.
 AREAS_MANIFEST = "areas.json"
@@ -79,16 +80,20 @@ class AreasResult:
 
 
 def run_area(scenario: Scenario, *, progress_file: str | None = None, rate_workers: int = 0,
-             max_chunks: int | None = None, repair: bool = False) -> dict[str, Any]:
+             max_chunks: int | None = None, repair: bool = False,
+             decision_threads: int | None = None) -> dict[str, Any]:
     """Replay one area into ``scenario.output.directory``; the task of :func:`run_areas`.
 
     Resumes from the last complete chunk when the directory holds a manifest (a retry or a rerun);
     does nothing when that run is complete and its chunk files check. A damaged or missing chunk
     file fails the area with one line, unless ``repair`` (``leosim run --resume --repair`` for the
-    area): then the first damaged chunk and those after it are run again. Returns wall and CPU time (s), peak resident memory of this process (MiB), host
+    area): then the first damaged chunk and those after it are run again. ``decision_threads``
+    (default: :class:`~simulator.engine.settings.ReplayTuning`'s) threads decide the schemes of one
+    reclustering at once; 1 with ``rate_workers=0`` keeps the area on one core. Returns wall and CPU time (s), peak resident memory of this process (MiB), host
     and pid.
     """
     from ..engine.run import run_scenario
+    from ..engine.settings import ReplayTuning
 
     run_dir = Path(scenario.output.directory)
     manifest = run_dir / MANIFEST_NAME
@@ -98,6 +103,7 @@ def run_area(scenario: Scenario, *, progress_file: str | None = None, rate_worke
         resume = manifest.is_file()
         run_scenario(scenario, resume=resume, progress=writer, max_chunks=max_chunks,
                      rate_workers=rate_workers, repair=repair and resume,
+                     tuning=None if decision_threads is None else ReplayTuning(decision_threads=decision_threads),
                      notice=lambda message: print(f"area {run_dir.name.removeprefix(AREA_DIR_PREFIX)}: {message}",
                                                   file=sys.stderr, flush=True))
     return {"wall_s": time.perf_counter() - wall0, "cpu_s": time.process_time() - cpu0,
@@ -136,6 +142,44 @@ class _ProgressWriter:
             write_atomic(self.path, lambda tmp: tmp.write_text(text))
 
 
+#: Instants (evenly spread over the run) at which :func:`costliest_first` counts the visible satellites.
+COST_SAMPLES = 12
+
+
+def costliest_first(areas: dict[str, Scenario], names: list[str]) -> list[str]:
+    """``names`` ordered by expected cost, largest first, ties in the given order.
+
+    The cost of an area is taken as its users times the mean number of satellites above its
+    elevation mask at its centre, over :data:`COST_SAMPLES` instants of the run (one SGP4 call
+    over the whole constellation): candidate sets, reclusterings and rate evaluations all grow
+    with it. Submitting the long areas first keeps a short one, not a long one, for the end of a
+    cluster run, when the other workers are idle.
+    """
+    import numpy as np
+
+    from ..inputs import build_catalog, build_users, scenario_start_utc, service_centre_ecef
+    from ..orbits.geodesy import elevation
+    from ..orbits.propagate import propagate_ecef
+    from ..timebase import datetime_to_jd
+
+    if len(names) < 2:
+        return list(names)
+    first = areas[names[0]]
+    catalog = build_catalog(first)
+    if not len(catalog):
+        return list(names)
+    jd0, fr0 = datetime_to_jd(scenario_start_utc(first, catalog))
+    t_day = np.linspace(0.0, first.time.duration_s, COST_SAMPLES) / 86400.0
+    positions = propagate_ecef(catalog, np.full_like(t_day, jd0), fr0 + t_day, warn=False).positions_m
+    cost = {}
+    for name in names:
+        users = build_users(areas[name])
+        el = elevation(positions, service_centre_ecef(users))[..., 0]  # (T, S), rad
+        visible = np.nansum(el >= np.radians(areas[name].events.min_elevation_deg), axis=1).mean()
+        cost[name] = users.n_user * float(visible)
+    return sorted(names, key=lambda n: -cost[n])
+
+
 def areas_warning(areas: dict[str, Scenario]) -> str | None:
     """One line when two areas are close enough to share serving satellites, else None.
 
@@ -165,7 +209,8 @@ def areas_warning(areas: dict[str, Scenario]) -> str | None:
 def run_areas(scenario: Scenario, *, output_dir: str | Path | None = None, workers: int | None = None,
               scheduler: Any = None, retries: int = 1, resume: bool = False, overwrite: bool = False,
               repair: bool = False, progress: bool = True, rate_workers: int | None = None,
-              max_chunks: int | None = None, only: list[str] | None = None) -> AreasResult:
+              decision_threads: int | None = None, max_chunks: int | None = None, only: list[str] | None = None,
+              order: str = "cost") -> AreasResult:
     """Replay every area of ``scenario`` (which has ``[areas]``) into ``<run>/area=<name>``.
 
     Parameters
@@ -185,8 +230,12 @@ def run_areas(scenario: Scenario, *, output_dir: str | Path | None = None, worke
     progress : bool — areas done, running areas' simulated time and an ETA on stderr
     rate_workers : int or None — serial runs only: as :func:`~simulator.engine.run.run_scenario`
         (Dask workers evaluate rates in their own process)
+    decision_threads : int or None — serial runs only: threads deciding one reclustering's schemes
+        (default 2; Dask workers use 1, so that each area keeps to one core)
     max_chunks : int or None — stop each area after that many chunks in this call (resumable)
     only : list of str or None — run only these areas (the others are listed as they are)
+    order : ``"cost"`` (the default: :func:`costliest_first`) or ``"declared"`` — the order in which
+        areas are submitted to Dask (serial runs keep the declared order)
 
     Returns
     -------
@@ -201,6 +250,8 @@ def run_areas(scenario: Scenario, *, output_dir: str | Path | None = None, worke
         raise InputError(f"--workers={workers!r} must be an integer >= 0 (0 runs the areas serially in this process)")
     if repair and not resume:
         raise InputError("--repair works with --resume (it repairs an existing run)")
+    if order not in ("cost", "declared"):
+        raise InputError(f"order={order!r} must be 'cost' or 'declared'")
     if resume and overwrite:
         raise InputError(f"{output_dir}: give --resume or --overwrite, not both")
     start = time.perf_counter()
@@ -212,8 +263,8 @@ def run_areas(scenario: Scenario, *, output_dir: str | Path | None = None, worke
     with _locked(run_dir, create=not resume):
         _prepare(run_dir, resume=resume, overwrite=overwrite)
         return _run_locked(scenario, areas, run_dir, start, workers=workers, scheduler=scheduler, retries=retries,
-                           repair=repair, progress=progress, rate_workers=rate_workers, max_chunks=max_chunks,
-                           only=only)
+                           repair=repair, progress=progress, rate_workers=rate_workers,
+                           decision_threads=decision_threads, max_chunks=max_chunks, only=only, order=order)
 
 
 @contextmanager
@@ -241,7 +292,8 @@ def _locked(run_dir: Path, *, create: bool):
 
 def _run_locked(scenario: Scenario, areas: dict[str, Scenario], run_dir: Path, start: float, *,
                 workers: int | None, scheduler: Any, retries: int, repair: bool, progress: bool,
-                rate_workers: int | None, max_chunks: int | None, only: list[str] | None) -> AreasResult:
+                rate_workers: int | None, decision_threads: int | None, max_chunks: int | None,
+                only: list[str] | None, order: str) -> AreasResult:
     (run_dir / PROGRESS_DIR).mkdir(exist_ok=True)
     ledger = _Ledger(run_dir, scenario, areas)
     todo = [n for n in areas if (only is None or n in only)
@@ -253,7 +305,8 @@ def _run_locked(scenario: Scenario, areas: dict[str, Scenario], run_dir: Path, s
         with reporter:
             if todo and serial:
                 for name in todo:
-                    outcomes[name] = _serial(areas[name], run_dir, retries, rate_workers, max_chunks, repair)
+                    outcomes[name] = _serial(areas[name], run_dir, retries, rate_workers, decision_threads,
+                                             max_chunks, repair)
                     ledger.update(name, outcomes[name])
                     reporter.area_done(name)
             elif todo:
@@ -266,7 +319,9 @@ def _run_locked(scenario: Scenario, areas: dict[str, Scenario], run_dir: Path, s
                 # worker: 12.4 s with it, 10.1 s without). New local workers inherit this setting.
                 with dask.config.set({"distributed.worker.profile.enabled": False}), \
                         dask_client(scheduler, workers, 1) as client:
-                    _on_dask(client, areas, todo, run_dir, retries, max_chunks, repair, ledger, reporter, outcomes)
+                    submitted = costliest_first(areas, todo) if order == "cost" else todo
+                    _on_dask(client, areas, submitted, run_dir, retries, max_chunks, repair, ledger, reporter,
+                             outcomes)
     except KeyboardInterrupt:
         ledger.finish("interrupted", time.perf_counter() - start)
         raise
@@ -282,13 +337,14 @@ def _run_locked(scenario: Scenario, areas: dict[str, Scenario], run_dir: Path, s
     return AreasResult(run_dir=run_dir, areas=result, wall_s=wall)
 
 
-def _serial(sc: Scenario, run_dir: Path, retries: int, rate_workers: int | None,
+def _serial(sc: Scenario, run_dir: Path, retries: int, rate_workers: int | None, decision_threads: int | None,
             max_chunks: int | None, repair: bool) -> dict[str, Any]:
     name = sc.output.directory.name.removeprefix(AREA_DIR_PREFIX)
     for attempt in range(retries + 1):
         try:
             return run_area(sc, progress_file=str(run_dir / PROGRESS_DIR / f"{name}.json"),
-                            rate_workers=rate_workers, max_chunks=max_chunks, repair=repair)
+                            rate_workers=rate_workers, max_chunks=max_chunks, repair=repair,
+                            decision_threads=decision_threads)
         except Exception as exc:  # any error of the replay: retried, then reported
             if attempt == retries:
                 return {"error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()}
@@ -300,10 +356,14 @@ def _on_dask(client, areas: dict[str, Scenario], todo: list[str], run_dir: Path,
              outcomes: dict[str, dict[str, Any]]) -> None:
     from ..experiments.dask_runner import finished_on_dask
 
+    rank = {name: len(todo) - i for i, name in enumerate(todo)}  # Dask runs higher priorities first
+
     def submit(name: str, key: str):
+        # One area per single-threaded worker, on one core: rates in the worker's own process and one
+        # decision thread (two would compete with the other workers for the cores; the tables are the same).
         return client.submit(run_area, areas[name], progress_file=str(run_dir / PROGRESS_DIR / f"{name}.json"),
-                             rate_workers=0, max_chunks=max_chunks, repair=repair, key=key, retries=retries,
-                             pure=False)
+                             rate_workers=0, max_chunks=max_chunks, repair=repair, decision_threads=1, key=key,
+                             retries=retries, pure=False, priority=rank[name])
 
     for name, outcome, error in finished_on_dask(client, todo, submit, lambda name: f"area-{name}"):
         if error is not None:
