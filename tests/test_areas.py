@@ -462,3 +462,81 @@ def test_run_scenario_refuses_a_multi_area_scenario_in_one_line(tmp_path):
     with pytest.raises(InputError, match=r"declares \[areas\]: run it with `leosim run`"):
         run_scenario(_scenario(tmp_path), output_dir=tmp_path / "run")
     assert not (tmp_path / "run").exists()
+
+
+class _KillOnceMidArea:
+    """Worker plugin: the first time area ``area_dir`` starts its second chunk on a worker, wait
+    until another area is complete, note the Parquet files written so far (with their mtimes) in
+    ``marker`` and SIGKILL the worker process. The marker makes it happen once across restarts."""
+
+    idempotent = True
+
+    def __init__(self, area_dir: str, others: list[str], marker: str) -> None:
+        self.area_dir, self.others, self.marker = area_dir, others, marker
+
+    def setup(self, worker) -> None:
+        import os
+        import signal
+        import time
+
+        from simulator.engine.replay import Replay
+
+        original = Replay.run_chunk
+        area_dir, others, marker = self.area_dir, self.others, self.marker
+
+        def complete(d: str) -> bool:
+            try:
+                return json.loads((Path(d) / "manifest.json").read_text())["status"] == "complete"
+            except (OSError, ValueError, KeyError):
+                return False
+
+        def run_chunk(replay, t0, *args, **kwargs):
+            if str(replay.recorder.run_dir) == area_dir and t0 > 0 and not os.path.exists(marker):
+                deadline = time.monotonic() + 120
+                while not any(complete(d) for d in others) and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                done = [d for d in others if complete(d)]
+                files = {str(p): p.stat().st_mtime_ns for d in [area_dir, *done] for p in Path(d).rglob("*.parquet")}
+                Path(marker + ".tmp").write_text(json.dumps({"complete": done, "files": files}))
+                os.replace(marker + ".tmp", marker)
+                os.kill(os.getpid(), signal.SIGKILL)
+            return original(replay, t0, *args, **kwargs)
+
+        Replay.run_chunk = run_chunk
+
+
+def test_a_dask_worker_killed_mid_area_loses_nothing(reference, tmp_path):
+    """A worker process dies (SIGKILL) while it runs an area, after the area's first chunk and
+    once another area is complete: Dask runs the area again on a worker, it resumes from its last
+    complete chunk (its first chunk's files are not rewritten), the finished areas are untouched,
+    and every area's rows equal those of the area replayed alone."""
+    import sys
+
+    import cloudpickle
+    from distributed.diagnostics.plugin import WorkerPlugin
+
+    from simulator.experiments.dask_runner import local_client
+
+    sc, alone, _ = reference
+    run = (tmp_path / "run").resolve()
+    marker = tmp_path / "killed.json"
+    names = list(alone)
+    victim = names[0]
+    plugin_type = type("KillOnceMidArea", (_KillOnceMidArea, WorkerPlugin), {})
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the workers do not import this test module
+    try:
+        with local_client(2) as client:
+            client.register_plugin(plugin_type(str(run / f"area={victim}"),
+                                               [str(run / f"area={n}") for n in names[1:]], str(marker)))
+            result = run_areas(sc, output_dir=run, scheduler=client, progress=False, retries=0)
+    finally:
+        cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
+    killed = json.loads(marker.read_text())
+    assert result.ok and killed["complete"]  # a worker did die, with an area finished before
+    first_chunk = [p for p in killed["files"] if f"area={victim}" in p]
+    assert first_chunk and all("chunk-000000" in p for p in first_chunk)
+    for path, mtime_ns in killed["files"].items():  # kept, not written again
+        assert Path(path).stat().st_mtime_ns == mtime_ns, path
+    assert len(json.loads((run / f"area={victim}" / "manifest.json").read_text())["chunks"]) == 2
+    for name, run_dir in alone.items():
+        _assert_same_rows(run_dir, run / f"area={name}")

@@ -376,7 +376,7 @@ def _on_dask(client, areas: dict[str, Scenario], todo: list[str], run_dir: Path,
 
 def _prepare(run_dir: Path, *, resume: bool, overwrite: bool) -> None:
     """Check (and for ``overwrite`` empty) the run directory; InputError naming the flag otherwise."""
-    from ..engine.recorder import delete_run
+    from ..engine.recorder import REPORT_NAME, REPORT_TABLES, delete_run
 
     if resume:
         if not (run_dir / AREAS_MANIFEST).is_file():
@@ -390,9 +390,11 @@ def _prepare(run_dir: Path, *, resume: bool, overwrite: bool) -> None:
             raise InputError(f"{run_dir} has no {AREAS_MANIFEST}, so it is not a multi-area leosim run; refusing to "
                              "delete it with --overwrite. Choose another output directory")
         children = list(run_dir.iterdir())
-        ours = (AREAS_MANIFEST, PROGRESS_DIR, SUMMARY_CSV, LATITUDE_PNG)
-        foreign = [p for p in children if not (p.name in ours
+        ours = (AREAS_MANIFEST, PROGRESS_DIR, SUMMARY_CSV, LATITUDE_PNG, REPORT_NAME)
+        report_csv = [p for p in (run_dir / REPORT_TABLES).iterdir()] if (run_dir / REPORT_TABLES).is_dir() else []
+        foreign = [p for p in children if not (p.name in ours or (p.name == REPORT_TABLES and p.is_dir())
                                                or (p.name.startswith(AREA_DIR_PREFIX) and p.is_dir()))]
+        foreign += [p for p in report_csv if not (p.is_file() and p.suffix == ".csv")]  # `leosim report`'s CSV
         if foreign:
             raise InputError(f"{run_dir} holds {foreign[0].name!r}, which leosim did not write; refusing to delete "
                              "it with --overwrite. Choose another output directory")
@@ -402,7 +404,11 @@ def _prepare(run_dir: Path, *, resume: bool, overwrite: bool) -> None:
                     delete_run(p)  # refuses anything leosim did not write
                 p.rmdir()
         shutil.rmtree(run_dir / PROGRESS_DIR, ignore_errors=True)
-        for name in (AREAS_MANIFEST, SUMMARY_CSV, LATITUDE_PNG):
+        for p in report_csv:
+            p.unlink()
+        if report_csv or (run_dir / REPORT_TABLES).is_dir():
+            (run_dir / REPORT_TABLES).rmdir()
+        for name in (AREAS_MANIFEST, SUMMARY_CSV, LATITUDE_PNG, REPORT_NAME):
             (run_dir / name).unlink(missing_ok=True)
     run_dir.mkdir(parents=True, exist_ok=True)
 
