@@ -138,6 +138,10 @@ def build_areas_report(run: RunData, *, output: str | Path | None = None, ping_p
     summary["users"] = (f"{int(n_users.iloc[0])} per area" if len(set(n_users)) == 1 else
                         "per area: " + ", ".join(f"{a} {int(n)}" for a, n in zip(run.area_info[AREA], n_users))) \
         if len(n_users) else summary["users"]
+    chunk_s, planned = (run.scenario.get("output") or {}).get("chunk_s"), (run.scenario.get("time") or {}).get("duration_s")
+    per_area = f", {int(np.ceil(float(planned) / float(chunk_s) - 1e-9))} per area" if chunk_s and planned else ""
+    summary["chunks"] = f"{run.n_chunks} complete in all{per_area} ({chunk_s:g} s each)" if chunk_s else \
+        f"{run.n_chunks} complete in all"
     summary = pd.DataFrame(list(summary.items()), columns=["field", "value"])
     info = run.area_info.copy()
     info["window_s"] = [run.areas[a].duration_s if a in run.areas else 0.0 for a in info[AREA]]
@@ -180,7 +184,8 @@ def build_areas_report(run: RunData, *, output: str | Path | None = None, ping_p
             continue
         area = run.areas[name]
         own, href = _area_report(run, name, output)
-        intro = (f"{area.status}, {area.n_chunks} chunks, {area.duration_s:g} s simulated. "
+        intro = (f"{area.status}, {area.n_chunks} chunk{'' if area.n_chunks == 1 else 's'}, "
+                 f"{area.duration_s:g} s simulated. "
                  + (f"Its full report: {href}." if href else
                     f"Its full report (handovers, coverage, SE, geometry, serving timeline): leosim report {own.parent}"))
         sections.append(Section(f"area-{name}", _area_title(row), intro,
