@@ -203,7 +203,8 @@ def build_comparison(a: RunData, b: RunData, *, ping_pong_window_s: float = 10.0
 
     rates_first = ["per_user_hour", "ci_low", "ci_high"]
     sections = [
-        Section("headline", "At a glance", "The report's headline per scheme and RSAP policy for both runs: RSAP "
+        Section("headline", "At a glance", f"The report's headline per {'area, ' if multi else ''}scheme and RSAP "
+                "policy for both runs: RSAP "
                 "handovers and serving-set changes per user-hour, median and 5th-percentile SE (bit/s/Hz), share "
                 "of user-steps without service.",
                 tables=[table("headline", "Headline, A and B", compare_tables(headline(a), headline(b), lane))]),
