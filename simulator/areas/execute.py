@@ -89,8 +89,8 @@ def run_area(scenario: Scenario, *, progress_file: str | None = None, rate_worke
     file fails the area with one line, unless ``repair`` (``leosim run --resume --repair`` for the
     area): then the first damaged chunk and those after it are run again. ``decision_threads``
     (default: :class:`~simulator.engine.settings.ReplayTuning`'s) threads decide the schemes of one
-    reclustering at once; 1 with ``rate_workers=0`` keeps the area on one core. Returns wall and CPU time (s), peak resident memory of this process (MiB), host
-    and pid.
+    reclustering at once; 1 with ``rate_workers=0`` keeps the area on one core. Returns wall and
+    CPU time (s), peak resident memory of this process (MiB), host and pid.
     """
     from ..engine.run import run_scenario
     from ..engine.settings import ReplayTuning
