@@ -15,7 +15,8 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import (BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, Strict, ValidationError, ValidationInfo,
+                      field_validator, model_serializer, model_validator)
 
 from .areas.config import AreasConfig, expand_areas
 from .cooperation.rsap import POLICIES
@@ -345,8 +346,16 @@ class Scenario(_Model):
     schemes: SchemesConfig = SchemesConfig()
     events: EventsConfig = EventsConfig()
     output: OutputConfig = OutputConfig()
-    #: Several service areas (``simulator.areas``); excluded from dumps so single-area hashes do not change.
-    areas: AreasConfig | None = Field(default=None, exclude=True)
+    #: Several service areas (``simulator.areas``); left out of the dump when None, so single-area
+    #: dumps and hashes do not change, and dumped otherwise, so a multi-area scenario round-trips.
+    areas: AreasConfig | None = None
+
+    @model_serializer(mode="wrap")
+    def _dump_areas_only_if_given(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data = handler(self)
+        if self.areas is None:
+            data.pop("areas", None)
+        return data
 
     @model_validator(mode="after")
     def _users_or_areas(self) -> "Scenario":

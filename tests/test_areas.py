@@ -142,6 +142,22 @@ def test_a_single_area_scenario_dumps_and_hashes_as_before(tmp_path):
     assert scenario_hash(area) == scenario_hash(area.model_copy(update={"areas": None}))
 
 
+def test_a_multi_area_scenario_round_trips_through_its_dump(tmp_path):
+    (tmp_path / "cities.csv").write_text("name,lat_deg,lon_deg\nlisbon,38.72,-9.14\n")
+    more = 'cities = "cities.csv"\ncentres = [[1.0, 2.0]]\ngrid = { lat_deg = [0, 5], lon_deg = [0, 5], step_deg = 5 }\n'
+    sc = _scenario(tmp_path, AREAS.replace("[[areas.list]]", more + "[[areas.list]]") +
+                   "[[areas.list]]\nname = \"own\"\nlat_deg = 5\nlon_deg = 6\nseed = 3\nenvironment = \"urban\"\n"
+                   "users = { points = [ { name = \"a\", lat_deg = 5, lon_deg = 6 } ] }\n")
+    for mode in ("python", "json"):
+        dumped = sc.model_dump(mode=mode)
+        assert dumped["users"] is None and dumped["areas"]["meridian"]["lat_deg"] == [20.0, 50.0]
+        again = type(sc).model_validate(dumped)
+        assert again == sc and again.areas == sc.areas
+        assert {n: s.model_dump() for n, s in expand_areas(again).items()} == \
+            {n: s.model_dump() for n, s in expand_areas(sc).items()}
+    assert type(sc).model_validate_json(sc.model_dump_json()) == sc
+
+
 def test_footprint_radius_against_the_slant_range_triangle():
     # At the footprint edge the satellite is seen at the mask elevation ε. In the triangle (Earth
     # centre, user, satellite) the angle at the user is 90° + ε and at the centre λ, so the law of
@@ -262,6 +278,54 @@ def test_run_directory_rules(reference, tmp_path):
     assert result.ok
 
 
+def test_repair_passes_through_to_each_area_on_resume(reference, tmp_path, capsys):
+    """A damaged chunk of an unfinished area fails that area until --repair; with --repair a damaged
+    chunk of a complete area is found and run again too; the rows end as each area's alone."""
+    from simulator.engine.recorder import chunk_path
+
+    sc, alone, _ = reference
+    scenario_file = tmp_path / "small.toml"
+    scenario_file.write_text(HEAD + AREAS)
+    run = tmp_path / "run"
+    run_areas(sc, output_dir=run, workers=0, progress=False, rate_workers=0, max_chunks=1)
+    chunk_path(run / "area=quito", "rates", 0).write_bytes(b"not parquet")
+    argv = ["run", str(scenario_file), "-o", str(run), "--workers", "0", "--rate-workers", "0", "--resume"]
+    assert cli_main(argv) == 1
+    err = capsys.readouterr().err
+    assert re.search(r"area quito: failed: InputError: .*chunk-000000.parquet is damaged.*add --repair", err)
+    statuses = {e["name"]: e["status"] for e in json.loads((run / AREAS_MANIFEST).read_text())["areas"]}
+    assert statuses == {"quito": "failed", "lat20N_lon10E": "complete", "lat50N_lon10E": "complete"}
+    chunk_path(run / "area=lat50N_lon10E", "rates", 1).write_bytes(b"not parquet")  # a complete area
+    assert cli_main(argv) == 1
+    err = capsys.readouterr().err
+    assert re.search(r"area lat50N_lon10E: failed: InputError: .*chunk-000001.parquet is damaged.*add --repair", err)
+    assert cli_main(argv + ["--repair"]) == 0
+    err = capsys.readouterr().err
+    assert "area quito: " in err and "area lat50N_lon10E: " in err and "running chunk" in err
+    for name, run_dir in alone.items():
+        _assert_same_rows(run_dir, run / f"area={name}")
+
+
+def test_the_multi_area_directory_is_locked_while_it_runs(reference, tmp_path):
+    from simulator.engine.lock import RunLock
+    from simulator.errors import InputError
+
+    sc, _, _ = reference
+    run = tmp_path / "run"
+    run_areas(sc, output_dir=run, workers=0, progress=False, rate_workers=0, max_chunks=1, only=["quito"])
+    before = json.loads((run / AREAS_MANIFEST).read_text())
+    with RunLock(run):  # another process running or resuming this directory
+        for kwargs in ({"resume": True}, {"overwrite": True}):
+            with pytest.raises(InputError, match=r"in use by leosim process \d+ \(run directory locked\)"):
+                run_areas(sc, output_dir=run, workers=0, progress=False, rate_workers=0, **kwargs)
+    assert json.loads((run / AREAS_MANIFEST).read_text()) == before  # nothing was touched
+    with pytest.raises(InputError, match="--repair works with --resume"):
+        run_areas(sc, output_dir=tmp_path / "other", workers=0, progress=False, repair=True)
+    with pytest.raises(InputError, match="nothing to resume"):
+        run_areas(sc, output_dir=tmp_path / "other", workers=0, progress=False, resume=True)
+    assert not (tmp_path / "other").exists()
+
+
 def test_workers_option_needs_areas(tmp_path):
     users = "[users]\ndisc = { center_lat_deg = 1, center_lon_deg = 2, radius_km = 9, count = 1 }\n"
     path = tmp_path / "one.toml"
@@ -308,10 +372,40 @@ def test_bench_areas_runs_every_mode_with_identical_rows(tmp_path):
 
     scenario_file = tmp_path / "small.toml"
     scenario_file.write_text(HEAD + AREAS)
-    rows = bench.run(argparse.Namespace(scenario=str(scenario_file), areas=2, duration_s=60.0, workers="2"))
-    assert [r["mode"] for r in rows] == ["serial", "2 workers"]
+    rows = bench.run(argparse.Namespace(scenario=str(scenario_file), areas=2, duration_s=60.0, workers="2",
+                                        declared_order=True))
+    assert [r["mode"] for r in rows] == ["serial", "serial, 1 core", "2 workers", "2 workers, declared order"]
     assert all(r["rows_identical"] and r["areas"] == 2 and r["sim_s_per_area"] == 60.0 for r in rows)
-    assert rows[0]["speedup"] == 1.0 and rows[1]["processes"] <= 2 and rows[1]["peak_rss_mb_per_process"] > 0
+    assert rows[0]["speedup"] == 1.0 and rows[1]["speedup_1core"] == 1.0
+    assert rows[1]["processes"] == 1 and rows[1]["peak_rss_mb_per_process"] > 0
+    assert rows[2]["processes"] <= 2 and rows[2]["peak_rss_mb_per_process"] > 0
+    assert rows[2]["speedup_1core"] == pytest.approx(rows[1]["wall_s"] / rows[2]["wall_s"])
+
+
+def test_areas_go_to_dask_costliest_first(tmp_path):
+    """More users and more satellites in view cost more: a 53° shell shows the most satellites near
+    53° latitude and none near the pole (5 users at 85° N come last, behind 2 users at 50° N)."""
+    from simulator.areas.execute import costliest_first
+
+    sc = _scenario(tmp_path, """
+[areas]
+users = { disc = { radius_km = 50, count = 2 } }
+meridian = { lon_deg = 0, lat_deg = [0, 50] }
+[[areas.list]]
+name = "pole"
+lat_deg = 85
+lon_deg = 0
+users = { disc = { radius_km = 50, count = 5 } }
+[[areas.list]]
+name = "many"
+lat_deg = 0
+lon_deg = 0
+users = { disc = { radius_km = 50, count = 9 } }
+""", head=HEAD.replace("planes = 12, per_plane = 12", "planes = 72, per_plane = 22"))
+    areas = expand_areas(sc)
+    assert list(areas) == ["pole", "many", "lat0N_lon0E", "lat50N_lon0E"]
+    assert costliest_first(areas, list(areas)) == ["many", "lat50N_lon0E", "lat0N_lon0E", "pole"]
+    assert costliest_first(areas, ["pole"]) == ["pole"]
 
 
 def test_the_area_recipes_of_outputs_md_run(reference):
@@ -368,3 +462,81 @@ def test_run_scenario_refuses_a_multi_area_scenario_in_one_line(tmp_path):
     with pytest.raises(InputError, match=r"declares \[areas\]: run it with `leosim run`"):
         run_scenario(_scenario(tmp_path), output_dir=tmp_path / "run")
     assert not (tmp_path / "run").exists()
+
+
+class _KillOnceMidArea:
+    """Worker plugin: the first time area ``area_dir`` starts its second chunk on a worker, wait
+    until another area is complete, note the Parquet files written so far (with their mtimes) in
+    ``marker`` and SIGKILL the worker process. The marker makes it happen once across restarts."""
+
+    idempotent = True
+
+    def __init__(self, area_dir: str, others: list[str], marker: str) -> None:
+        self.area_dir, self.others, self.marker = area_dir, others, marker
+
+    def setup(self, worker) -> None:
+        import os
+        import signal
+        import time
+
+        from simulator.engine.replay import Replay
+
+        original = Replay.run_chunk
+        area_dir, others, marker = self.area_dir, self.others, self.marker
+
+        def complete(d: str) -> bool:
+            try:
+                return json.loads((Path(d) / "manifest.json").read_text())["status"] == "complete"
+            except (OSError, ValueError, KeyError):
+                return False
+
+        def run_chunk(replay, t0, *args, **kwargs):
+            if str(replay.recorder.run_dir) == area_dir and t0 > 0 and not os.path.exists(marker):
+                deadline = time.monotonic() + 120
+                while not any(complete(d) for d in others) and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                done = [d for d in others if complete(d)]
+                files = {str(p): p.stat().st_mtime_ns for d in [area_dir, *done] for p in Path(d).rglob("*.parquet")}
+                Path(marker + ".tmp").write_text(json.dumps({"complete": done, "files": files}))
+                os.replace(marker + ".tmp", marker)
+                os.kill(os.getpid(), signal.SIGKILL)
+            return original(replay, t0, *args, **kwargs)
+
+        Replay.run_chunk = run_chunk
+
+
+def test_a_dask_worker_killed_mid_area_loses_nothing(reference, tmp_path):
+    """A worker process dies (SIGKILL) while it runs an area, after the area's first chunk and
+    once another area is complete: Dask runs the area again on a worker, it resumes from its last
+    complete chunk (its first chunk's files are not rewritten), the finished areas are untouched,
+    and every area's rows equal those of the area replayed alone."""
+    import sys
+
+    import cloudpickle
+    from distributed.diagnostics.plugin import WorkerPlugin
+
+    from simulator.experiments.dask_runner import local_client
+
+    sc, alone, _ = reference
+    run = (tmp_path / "run").resolve()
+    marker = tmp_path / "killed.json"
+    names = list(alone)
+    victim = names[0]
+    plugin_type = type("KillOnceMidArea", (_KillOnceMidArea, WorkerPlugin), {})
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the workers do not import this test module
+    try:
+        with local_client(2) as client:
+            client.register_plugin(plugin_type(str(run / f"area={victim}"),
+                                               [str(run / f"area={n}") for n in names[1:]], str(marker)))
+            result = run_areas(sc, output_dir=run, scheduler=client, progress=False, retries=0)
+    finally:
+        cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
+    killed = json.loads(marker.read_text())
+    assert result.ok and killed["complete"]  # a worker did die, with an area finished before
+    first_chunk = [p for p in killed["files"] if f"area={victim}" in p]
+    assert first_chunk and all("chunk-000000" in p for p in first_chunk)
+    for path, mtime_ns in killed["files"].items():  # kept, not written again
+        assert Path(path).stat().st_mtime_ns == mtime_ns, path
+    assert len(json.loads((run / f"area={victim}" / "manifest.json").read_text())["chunks"]) == 2
+    for name, run_dir in alone.items():
+        _assert_same_rows(run_dir, run / f"area={name}")

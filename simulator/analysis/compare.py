@@ -147,24 +147,53 @@ def _both(fn, a: RunData, b: RunData, **kw) -> pd.DataFrame:
                      ignore_index=True)
 
 
+def _multi_area(a: RunData, b: RunData) -> bool:
+    """True for two multi-area runs, False for two single runs; InputError for one of each."""
+    kinds = [run.areas is not None for run in (a, b)]
+    if kinds[0] != kinds[1]:
+        multi, single = (a, b) if kinds[0] else (b, a)
+        raise InputError(f"{multi.run_dir} is a multi-area run and {single.run_dir} a single run; compare two "
+                         f"multi-area runs, or one area ({multi.run_dir}/area=NAME) with the single run")
+    return kinds[0]
+
+
+def _latitude_section(a: RunData, b: RunData) -> Section:
+    """The headline numbers of both multi-area runs against the area latitude, A solid, B dashed."""
+    from .areas import HANDOVER_ROWS, SE_ROWS, area_headline, plot_vs_latitude
+
+    both = pd.concat([area_headline(a).assign(run=RUN_LABELS[0]), area_headline(b).assign(run=RUN_LABELS[1])],
+                     ignore_index=True)
+    return Section("by-latitude", "Against area latitude", "Each area's headline numbers against its latitude, "
+                   "one curve per scheme and run (A solid, B dashed), one column per RSAP policy.",
+                   figures=[FigureItem("handovers-vs-latitude", "Handovers per user-hour, A solid, B dashed",
+                                       plots.figure_png(plot_vs_latitude(both, HANDOVER_ROWS))),
+                            FigureItem("se-vs-latitude", "Spectral efficiency, A solid, B dashed",
+                                       plots.figure_png(plot_vs_latitude(both, SE_ROWS)))])
+
+
 def build_comparison(a: RunData, b: RunData, *, ping_pong_window_s: float = 10.0) -> Document:
     """The ``leosim compare`` document of runs ``a`` and ``b`` (B − A differences).
 
     Tables: scenario summaries, handover rate, ping-pongs, coverage time, spectral efficiency,
     cluster size and optimiser summaries, each joined by :func:`compare_tables`. Figures overlay
     both runs (A solid / B dashed, or B lighter for bars).
+
+    Two multi-area runs are compared area by area: every table is joined on the area too, and the
+    figures are the headline numbers against the area latitude, A solid and B dashed. A multi-area
+    run and a single run are refused (compare one area: ``<run>/area=<name>``).
     """
     check_window(ping_pong_window_s)
     for run in (a, b):
         if not len(run.rates):
             raise InputError(f"{run.run_dir}: the run has no rates yet (no complete chunk); nothing to compare")
-    lane = ["scheme", "rsap_policy"]
+    multi = _multi_area(a, b)
+    lane = ["area", "scheme", "rsap_policy"] if multi else ["scheme", "rsap_policy"]
     rate_a, rate_b = handover_rate(a), handover_rate(b)
-    km = _both(coverage_time_km, a, b)
-    cdf = _both(se_cdf, a, b, per="sample")
-    sizes = _both(cluster_size_distribution, a, b)
-    opt = _both(optimiser_distribution, a, b)
     rates = pd.concat([rate_a.assign(run="A"), rate_b.assign(run="B")], ignore_index=True)
+
+    def figure(name: str, title: str, make) -> list[FigureItem]:
+        """One overlaid figure of a single-run comparison; none by area (the latitude figures instead)."""
+        return [] if multi else [FigureItem(name, title, plots.figure_png(make()))]
     pp = {"window_s": ping_pong_window_s}
     diff_note = ("Numeric columns: c_a (run A), c_b (run B), c_diff = B − A, c_rel = (B − A)/|A| "
                  "(n/a when A is 0); present: rows found in both runs or in one only.")
@@ -174,7 +203,8 @@ def build_comparison(a: RunData, b: RunData, *, ping_pong_window_s: float = 10.0
 
     rates_first = ["per_user_hour", "ci_low", "ci_high"]
     sections = [
-        Section("headline", "At a glance", "The report's headline per scheme and RSAP policy for both runs: RSAP "
+        Section("headline", "At a glance", f"The report's headline per {'area, ' if multi else ''}scheme and RSAP "
+                "policy for both runs: RSAP "
                 "handovers and serving-set changes per user-hour, median and 5th-percentile SE (bit/s/Hz), share "
                 "of user-steps without service.",
                 tables=[table("headline", "Headline, A and B", compare_tables(headline(a), headline(b), lane))]),
@@ -186,28 +216,31 @@ def build_comparison(a: RunData, b: RunData, *, ping_pong_window_s: float = 10.0
                         table("ping_pong", f"Ping-pongs (within {ping_pong_window_s:g} s)",
                               compare_tables(ping_pong_rate(a, **pp), ping_pong_rate(b, **pp), lane,
                                              [*rates_first, "fraction"]))],
-                figures=[FigureItem("handover-rate", "Handovers per user-hour, A and B (lighter)",
-                                    plots.figure_png(plots.plot_handover_rate(rates)))]),
+                figures=figure("handover-rate", "Handovers per user-hour, A and B (lighter)",
+                               lambda: plots.plot_handover_rate(rates))),
         Section("coverage", "Coverage time", "Kaplan–Meier coverage-time CDF; censored intervals marked |.",
                 tables=[table("coverage_summary", "Coverage time summary",
                               compare_tables(coverage_summary(a), coverage_summary(b), lane))],
-                figures=[FigureItem("coverage-cdf", "Coverage-time CDF, A solid, B dashed",
-                                    plots.figure_png(plots.plot_coverage_cdf(km)))]),
+                figures=figure("coverage-cdf", "Coverage-time CDF, A solid, B dashed",
+                               lambda: plots.plot_coverage_cdf(_both(coverage_time_km, a, b)))),
         Section("spectral-efficiency", "Spectral efficiency", "Per-user-step spectral efficiency.",
                 tables=[table("se_summary", "Spectral efficiency summary", compare_tables(se_summary(a), se_summary(b), lane))],
-                figures=[FigureItem("se-cdf", "SE CDF, A solid, B dashed", plots.figure_png(plots.plot_se_cdf(cdf)))]),
+                figures=figure("se-cdf", "SE CDF, A solid, B dashed",
+                               lambda: plots.plot_se_cdf(_both(se_cdf, a, b, per="sample")))),
         Section("clusters", "Serving-cluster size", "Satellites serving a user, over served user-steps.",
                 tables=[table("cluster_size_summary", "Cluster size summary",
                               compare_tables(cluster_size_summary(a), cluster_size_summary(b), lane))],
-                figures=[FigureItem("cluster-size", "Cluster-size distribution, A and B (lighter)",
-                                    plots.figure_png(plots.plot_cluster_sizes(sizes)))]),
+                figures=figure("cluster-size", "Cluster-size distribution, A and B (lighter)",
+                               lambda: plots.plot_cluster_sizes(_both(cluster_size_distribution, a, b)))),
         Section("optimiser", "Central-node optimiser", "Iterations and wall-clock solve time per decision "
                 "(solve time depends on the machine each run used).",
                 tables=[table("optimiser_summary", "Optimiser summary",
-                              compare_tables(optimiser_summary(a), optimiser_summary(b), ["scheme"]))],
-                figures=[FigureItem("optimiser-cdf", "Optimiser CDFs, A solid, B dashed",
-                                    plots.figure_png(plots.plot_optimiser_cdf(opt)))]),
+                              compare_tables(optimiser_summary(a), optimiser_summary(b), lane[:-1]))],
+                figures=figure("optimiser-cdf", "Optimiser CDFs, A solid, B dashed",
+                               lambda: plots.plot_optimiser_cdf(_both(optimiser_distribution, a, b)))),
     ]
+    if multi:
+        sections.insert(1, _latitude_section(a, b))
     notes = [("runs", f"Run A: {a.name} ({a.run_dir}); run B: {b.name} ({b.run_dir}). Differences are B − A.")]
     warning = size_warning(a, b)
     if warning:

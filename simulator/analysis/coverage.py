@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .loading import LANE, RunData, as_str
+from .loading import LANE, RunData, as_str, by_area
 
 __all__ = ["rsap_timeline", "rsap_spells", "coverage_intervals", "kaplan_meier", "coverage_time_km", "coverage_summary"]
 
@@ -24,6 +24,7 @@ _KEYS = [*LANE, "user_id"]
 _KM_COLS = ["duration_s", "at_risk", "events", "censored", "survival", "cdf", "ci_low", "ci_high"]
 
 
+@by_area
 def rsap_timeline(run: RunData) -> pd.DataFrame:
     """Spells of constant RSAP per scheme, policy and user, from the ``rsap`` handover records.
 
@@ -59,6 +60,7 @@ def rsap_spells(handovers: pd.DataFrame, window_start: pd.Timestamp, window_end:
     return out.sort_values([*_KEYS, "start"], kind="stable").reset_index(drop=True)
 
 
+@by_area
 def coverage_intervals(run: RunData) -> pd.DataFrame:
     """Coverage intervals: spells of the RSAP timeline with an RSAP (004 Fig 5).
 
@@ -138,6 +140,7 @@ def kaplan_meier(duration_s: np.ndarray, observed: np.ndarray, *, confidence: fl
                          "ci_low": ci_low, "ci_high": ci_high})
 
 
+@by_area
 def coverage_time_km(run: RunData, *, confidence: float = 0.95) -> pd.DataFrame:
     """Kaplan–Meier distribution of the coverage time per scheme and RSAP policy.
 
@@ -170,6 +173,7 @@ def _km_stats(km: pd.DataFrame) -> tuple[float, float]:
     return median, restricted
 
 
+@by_area
 def coverage_summary(run: RunData) -> pd.DataFrame:
     """Per scheme and policy: intervals, censored intervals, KM median and restricted mean, and the
     plain mean of the uncensored intervals.

@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 
 from ..cooperation.schemes import SCHEMES
 from . import plots
-from .loading import RunData, as_str
+from .loading import RunData, as_str, by_area
 
 __all__ = ["AGE_BINS_S", "decision_age_summary", "plot_decision_age"]
 
@@ -26,6 +26,7 @@ _COLUMNS = ["scheme", "age_low_s", "age_high_s", "n_user_steps", "median_sinr_db
             "under_0db_share"]
 
 
+@by_area
 def decision_age_summary(run: RunData, bins_s: tuple[float, ...] = AGE_BINS_S) -> pd.DataFrame:
     """SINR per scheme and bin of decision age (both RSAP policies pooled).
 

@@ -80,6 +80,7 @@ TEMPLATE = """<!DOCTYPE html>
 <figure id="fig-{{ f.name }}"><img alt="{{ f.title }}" src="data:image/png;base64,{{ f.data }}">
 <figcaption>{{ f.title }}{% if f.caption %} — {{ f.caption }}{% endif %}</figcaption></figure>
 {% endfor %}
+{% if s.links %}<p class="files">{% for text, href in s.links %}<a href="{{ href }}">{{ text }}</a>{% if not loop.last %}, {% endif %}{% endfor %}</p>{% endif %}
 {% if s.hidden %}<p class="files">More data (CSV):
 {% for name in s.hidden %}<a href="{{ csv_folder }}/{{ name }}.csv">{{ name }}.csv</a>{% if not loop.last %}, {% endif %}{% endfor %}</p>{% endif %}
 </section>
@@ -214,5 +215,6 @@ def render(doc, csv_folder: str) -> str:
         "figures": [{"name": f.name, "title": f.title, "caption": f.caption,
                      "data": base64.b64encode(f.png).decode("ascii")} for f in s.figures],
         "hidden": [t.name for t in s.tables if not t.shown],
+        "links": list(getattr(s, "links", ())),
     } for s in doc.sections]
     return _ENV.from_string(TEMPLATE).render(doc=doc, sections=sections, css=Markup(_CSS), csv_folder=csv_folder)

@@ -18,7 +18,7 @@ from scipy import stats
 
 from ..cooperation.schemes import SCHEMES
 from ..engine.schemas import HANDOVER_KINDS
-from .loading import LANE, RunData, as_str
+from .loading import LANE, RunData, as_str, by_area
 
 __all__ = ["applicable_kinds", "counted_handovers", "handover_rate", "ping_pongs", "ping_pong_rate",
            "per_user_rate_ci"]
@@ -100,6 +100,7 @@ def per_user_rate_ci(counts: pd.DataFrame, keys: list[str], hours: float, confid
     return out.drop(columns="sd")
 
 
+@by_area
 def handover_rate(run: RunData, *, confidence: float = 0.95) -> pd.DataFrame:
     """Handovers per user-hour by scheme, RSAP policy and kind, with a t-interval over users.
 
@@ -139,6 +140,7 @@ def _order(run: RunData, frame: pd.DataFrame, categories: dict[str, list[str]] |
     return out.sort_values(by, kind="stable").drop(columns=by).reset_index(drop=True)
 
 
+@by_area
 def ping_pongs(run: RunData, *, window_s: float = 10.0, kind: str = "rsap") -> pd.DataFrame:
     """Ping-pong handovers: a return to the previous satellite within ``window_s``.
 
@@ -179,6 +181,7 @@ def ping_pongs(run: RunData, *, window_s: float = 10.0, kind: str = "rsap") -> p
     return _order(run, out.sort_values([*keys, "time"], kind="stable")) if len(out) else out.reset_index(drop=True)
 
 
+@by_area
 def ping_pong_rate(run: RunData, *, window_s: float = 10.0, confidence: float = 0.95,
                    kind: str = "rsap") -> pd.DataFrame:
     """Ping-pongs (:func:`ping_pongs`) per scheme and policy: count, fraction of the handovers of

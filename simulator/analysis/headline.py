@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from .handovers import counted_handovers, handover_rate
-from .loading import LANE, RunData, as_str
+from .loading import AREA, LANE, RunData, as_str, by_area
 from .spectral import se_summary
 
 __all__ = ["HEADLINE_METRICS", "RATIO_POLICIES", "headline", "headline_table", "serving_changes_rate"]
@@ -35,6 +35,7 @@ RATIO_POLICIES = ("max-service-time", "best-channel")
 _CHANGE_KINDS = ("cluster_join", "cluster_leave", "inter_satellite")
 
 
+@by_area
 def serving_changes_rate(run: RunData) -> pd.DataFrame:
     """Serving-set changes per user-hour by lane: distinct (user, instant) pairs with a counted
     ``cluster_join``, ``cluster_leave`` or ``inter_satellite`` record, over users × window hours.
@@ -56,6 +57,7 @@ def serving_changes_rate(run: RunData) -> pd.DataFrame:
     return out
 
 
+@by_area
 def headline(run: RunData) -> pd.DataFrame:
     """The headline numbers of every lane (see the module docstring), in the run's lane order.
 
@@ -75,7 +77,8 @@ def headline(run: RunData) -> pd.DataFrame:
 def headline_table(run: RunData, lanes: pd.DataFrame | None = None) -> pd.DataFrame:
     """:func:`headline` pivoted: one row per scheme, columns ``"<metric> | <policy>"`` and
     ``"<metric> | ratio"`` (max-service-time / best-channel; NaN when best-channel is 0 or either
-    policy is missing from the run). ``lanes`` is a precomputed :func:`headline` (optional).
+    policy is missing from the run). ``lanes`` is a precomputed :func:`headline` (optional). With
+    an ``area`` column (a multi-area run) one row per area and scheme, ``area`` first.
 
     >>> import pandas as pd
     >>> lanes = pd.DataFrame({"scheme": ["a", "a"], "rsap_policy": ["best-channel", "max-service-time"],
@@ -84,6 +87,11 @@ def headline_table(run: RunData, lanes: pd.DataFrame | None = None) -> pd.DataFr
     0.5
     """
     lanes = headline(run) if lanes is None else lanes
+    if AREA in lanes.columns:  # a multi-area run: one block of rows per area, with the area first
+        parts = [headline_table(None, lanes[lanes[AREA] == name].drop(columns=AREA)).assign(**{AREA: name})
+                 for name in dict.fromkeys(lanes[AREA])]
+        out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame({AREA: [], "scheme": []})
+        return out[[AREA, *[c for c in out.columns if c != AREA]]]
     schemes = list(dict.fromkeys(lanes["scheme"]))
     policies = list(dict.fromkeys(lanes["rsap_policy"]))
     with_ratio = all(p in policies for p in RATIO_POLICIES)

@@ -5,10 +5,18 @@ directory with :func:`load_run` (tables read lazily, complete chunks only) or fr
 :meth:`RunData.from_frames` (synthetic logs, tests). The *observation window* is the simulated time
 the tables cover: from the scenario start to the end of the last complete chunk, so a run still in
 progress or interrupted is analysed on its completed chunks only (``docs/analysis.md``).
+
+A multi-area run (``<run>/areas.json`` and ``<run>/area=<name>/``, ``docs/outputs.md``) opens as one
+:class:`RunData` whose :attr:`RunData.areas` holds each area's own RunData; its tables carry an
+``area`` column first. Every metric decorated with :func:`by_area` then computes per area and
+returns its rows with that ``area`` column: the grouping is by (area, scheme, RSAP policy). A
+synthetic log whose frames have an ``area`` column is split the same way.
 """
 
 from __future__ import annotations
 
+import functools
+import json
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -24,12 +32,15 @@ from ..engine.recorder import read_table
 from ..engine.schemas import COLUMNS, schema
 from ..errors import InputError
 
-__all__ = ["ANALYSED_TABLES", "RunData", "load_run", "empty_table", "lane_keys", "as_str", "ecdf", "read_areas_table"]
+__all__ = ["ANALYSED_TABLES", "RunData", "load_run", "empty_table", "lane_keys", "as_str", "ecdf", "read_areas_table",
+           "by_area", "AREA"]
 
 #: Tables a :class:`RunData` exposes (``csi`` is opt-in and not used by the metrics).
 ANALYSED_TABLES = ("rates", "handovers", "clusters", "decisions", "events")
 #: The columns that identify a lane: one scheme run under one RSAP policy.
 LANE = ["scheme", "rsap_policy"]
+#: The column naming the service area of a multi-area run's rows.
+AREA = "area"
 _NULLABLE_INT = {pa.int16(): "Int16", pa.int32(): "Int32", pa.int64(): "Int64"}
 
 
@@ -98,8 +109,16 @@ class RunData:
     step_s : float, s — logging step of the rates table
     n_chunks : int — complete chunks
     rates, handovers, clusters, decisions, events : DataFrame — the tables of the complete chunks,
-        read on first use (``simulator.engine.recorder.read_table``, ``docs/outputs.md``)
+        read on first use (``simulator.engine.recorder.read_table``, ``docs/outputs.md``); for a
+        multi-area run, every area's rows with a categorical ``area`` column first
+    areas : dict of str to RunData, or None — a multi-area run's areas that have a run directory, in
+        the order of ``areas.json`` (None for a single run); their window is their own
+    area_info : DataFrame or None — a multi-area run's areas as ``areas.json`` lists them: ``area``,
+        ``lat_deg``, ``lon_deg`` (centre of the area's users), ``n_users``, ``status``
     """
+
+    areas: dict[str, RunData] | None = None
+    area_info: pd.DataFrame | None = None
 
     def __init__(self, *, run_dir: Path | None, name: str, scenario: dict[str, Any], status: str,
                  message: str | None, window_start: pd.Timestamp, window_end: pd.Timestamp, step_s: float,
@@ -143,6 +162,44 @@ class RunData:
                    window_start=start, window_end=end, step_s=float(time_cfg["step_s"]), n_chunks=len(chunks))
 
     @classmethod
+    def from_areas_dir(cls, run_dir: str | Path) -> RunData:
+        """The multi-area run in ``run_dir`` (``areas.json``): one RunData per area with a manifest.
+
+        Status, name and scenario come from ``areas.json``; the window spans the areas' windows.
+        """
+        from ..areas.execute import AREAS_MANIFEST
+
+        run_dir = Path(run_dir)
+        try:
+            doc = json.loads((run_dir / AREAS_MANIFEST).read_text(encoding="utf-8"))
+            entries = doc["areas"]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise InputError(f"{run_dir / AREAS_MANIFEST}: not a readable multi-area manifest ({exc})") from None
+        areas = {e["name"]: cls.from_run_dir(run_dir / e["directory"]) for e in entries
+                 if (run_dir / e["directory"] / "manifest.json").is_file()}
+        if not areas:
+            raise InputError(f"{run_dir}: no area has started yet (no area=<name>/manifest.json); nothing to analyse")
+        info = pd.DataFrame({AREA: [e["name"] for e in entries], "lat_deg": [e.get("lat_deg") for e in entries],
+                             "lon_deg": [e.get("lon_deg") for e in entries],
+                             "n_users": [e.get("n_users") for e in entries],
+                             "status": [e.get("status") for e in entries]}).astype({"lat_deg": float, "lon_deg": float})
+        scenario = doc.get("scenario") or {}
+        return cls._of_areas(areas, info, run_dir=run_dir, name=str(doc.get("name") or run_dir.name),
+                             scenario=scenario, status=str(doc.get("status")), message=None)
+
+    @classmethod
+    def _of_areas(cls, areas: dict[str, RunData], info: pd.DataFrame, *, run_dir: Path | None, name: str,
+                  scenario: dict[str, Any], status: str, message: str | None) -> RunData:
+        starts = [a.window_start for a in areas.values() if not pd.isna(a.window_start)]
+        ends = [a.window_end for a in areas.values() if not pd.isna(a.window_end)]
+        first = next(iter(areas.values()))
+        run = cls(run_dir=run_dir, name=name, scenario=scenario, status=status, message=message,
+                  window_start=min(starts) if starts else pd.NaT, window_end=max(ends) if ends else pd.NaT,
+                  step_s=first.step_s, n_chunks=sum(a.n_chunks for a in areas.values()))
+        run.areas, run.area_info = areas, info.reset_index(drop=True)
+        return run
+
+    @classmethod
     def from_frames(cls, *, rates: pd.DataFrame | None = None, handovers: pd.DataFrame | None = None,
                     clusters: pd.DataFrame | None = None, decisions: pd.DataFrame | None = None,
                     events: pd.DataFrame | None = None, window_start: Any, window_end: Any, step_s: float,
@@ -163,12 +220,39 @@ class RunData:
             raise InputError(f"step_s={step_s} s must be > 0")
         given = {"rates": rates, "handovers": handovers, "clusters": clusters, "decisions": decisions,
                  "events": events}
+        if any(f is not None and AREA in f.columns for f in given.values()):
+            return cls._split_frames(given, window_start=start, window_end=end, step_s=step_s, name=name)
         frames = {t: _conform(t, f) for t, f in given.items()}
         return cls(run_dir=None, name=name, scenario={}, status="synthetic", message=None, window_start=start,
                    window_end=end, step_s=step_s, n_chunks=0, frames=frames)
 
+    @classmethod
+    def _split_frames(cls, given: dict[str, pd.DataFrame | None], *, window_start: pd.Timestamp,
+                      window_end: pd.Timestamp, step_s: float, name: str) -> RunData:
+        """A synthetic multi-area log: every given frame must have the ``area`` column."""
+        missing = [t for t, f in given.items() if f is not None and AREA not in f.columns]
+        if missing:
+            raise InputError(f"synthetic {missing[0]} table: no {AREA!r} column, while other tables have one "
+                             "(give it to every table of a multi-area log)")
+        names: list[str] = []
+        for f in given.values():
+            if f is not None:
+                col = f[AREA]
+                seen = col.cat.categories if isinstance(col.dtype, pd.CategoricalDtype) else pd.unique(col)
+                names += [str(n) for n in seen if str(n) not in names]
+        areas = {n: cls.from_frames(**{t: None if f is None else f[f[AREA].astype(str) == n].drop(columns=AREA)
+                                       for t, f in given.items()},
+                                    window_start=window_start, window_end=window_end, step_s=step_s, name=f"{name}.{n}")
+                 for n in names}
+        if not areas:
+            raise InputError(f"synthetic log: the {AREA!r} column names no area")
+        info = pd.DataFrame({AREA: names, "lat_deg": np.nan, "lon_deg": np.nan, "n_users": None, "status": "synthetic"})
+        return cls._of_areas(areas, info, run_dir=None, name=name, scenario={}, status="synthetic", message=None)
+
     # ------------------------------------------------------------------ tables
     def _read(self, table: str) -> pd.DataFrame:
+        if self.areas is not None:
+            return _with_area({n: getattr(a, table) for n, a in self.areas.items()}, table)
         if self.run_dir is None:
             return empty_table(table)
         return read_table(self.run_dir, table, complete_only=True)
@@ -212,10 +296,49 @@ def lane_keys(frame: pd.DataFrame) -> pd.DataFrame:
 def load_run(run_dir: str | Path) -> RunData:
     """Open the run directory ``run_dir`` for analysis; tables are read on first use.
 
-    Only the chunks the manifest lists as complete are read. A directory without a leosim
-    ``manifest.json`` raises :class:`~simulator.errors.InputError`.
+    Only the chunks the manifest lists as complete are read. The directory of a multi-area run
+    (``areas.json``) opens with :meth:`RunData.from_areas_dir`; a directory with neither a leosim
+    ``manifest.json`` nor an ``areas.json`` raises :class:`~simulator.errors.InputError`.
     """
+    from ..areas.execute import AREAS_MANIFEST
+
+    run_dir = Path(run_dir)
+    if (run_dir / AREAS_MANIFEST).is_file() and not (run_dir / "manifest.json").is_file():
+        return RunData.from_areas_dir(run_dir)
     return RunData.from_run_dir(run_dir)
+
+
+def _with_area(frames: dict[str, pd.DataFrame], table: str, categories: list[str] | None = None) -> pd.DataFrame:
+    """The frames of each area stacked, with a categorical ``area`` column first (categories: the
+    areas in order); label columns that are categorical in every frame stay categorical."""
+    names = list(frames) if categories is None else categories
+    parts = [f.assign(**{AREA: n}) for n, f in frames.items()]
+    out = pd.concat(parts, ignore_index=True) if parts else empty_table(table).assign(**{AREA: ""})
+    for col in out.columns:  # the union of the areas' label categories stays a category
+        if col != AREA and parts and all(isinstance(f[col].dtype, pd.CategoricalDtype) for f in parts):
+            out[col] = out[col].astype("category")
+    out[AREA] = pd.Categorical(out[AREA], categories=names)
+    return out[[AREA, *[c for c in out.columns if c != AREA]]]
+
+
+def by_area(metric):
+    """Decorator: ``metric(run, ...)`` computed per area of a multi-area ``run``, rows stacked with
+    an ``area`` column first (areas in order); on a single run it is ``metric`` unchanged.
+
+    Frames from every area are stacked as they come (each area keeps its own lane order, its own
+    observation window and its own users).
+    """
+
+    @functools.wraps(metric)
+    def per_area(run: RunData, *args, **kwargs):
+        if getattr(run, "areas", None) is None:
+            return metric(run, *args, **kwargs)
+        parts = [metric(area, *args, **kwargs).assign(**{AREA: name}) for name, area in run.areas.items()]
+        out = pd.concat(parts, ignore_index=True)
+        out[AREA] = out[AREA].astype(object)
+        return out[[AREA, *[c for c in out.columns if c != AREA]]]
+
+    return per_area
 
 
 def as_str(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
@@ -246,8 +369,6 @@ def read_areas_table(run_dir: str | Path, table: str) -> pd.DataFrame:
     The complete chunks of each area, in the order of ``areas.json``, with a categorical ``area``
     column first (categories: every area, in that order). ``docs/outputs.md``.
     """
-    import json
-
     from ..areas.execute import AREAS_MANIFEST
 
     run_dir = Path(run_dir)
@@ -255,14 +376,8 @@ def read_areas_table(run_dir: str | Path, table: str) -> pd.DataFrame:
     if not path.is_file():
         raise InputError(f"{run_dir}: no {AREAS_MANIFEST}; give the run directory of a scenario with [areas]")
     names = [e["name"] for e in json.loads(path.read_text())["areas"]]
-    frames = []
+    frames = {}
     for name in names:
         area_dir = run_dir / f"area={name}"
-        frame = read_table(area_dir, table, complete_only=True) if area_dir.is_dir() else empty_table(table)
-        frames.append(frame.assign(area=name))
-    out = pd.concat(frames, ignore_index=True) if frames else empty_table(table).assign(area="")
-    for col in out.columns:  # the union of the areas' label categories stays a category
-        if col != "area" and all(isinstance(f[col].dtype, pd.CategoricalDtype) for f in frames):
-            out[col] = out[col].astype("category")
-    out["area"] = pd.Categorical(out["area"], categories=names)
-    return out[["area", *[c for c in out.columns if c != "area"]]]
+        frames[name] = read_table(area_dir, table, complete_only=True) if area_dir.is_dir() else empty_table(table)
+    return _with_area(frames, table, names)

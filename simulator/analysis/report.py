@@ -65,13 +65,15 @@ class FigureItem:
 
 @dataclass(frozen=True)
 class Section:
-    """A section of a document (``<section id="...">``), with an introduction in plain text."""
+    """A section of a document (``<section id="...">``), with an introduction in plain text and
+    ``links``: (text, relative href) pairs shown at its end (e.g. the report of each area)."""
 
     id: str
     title: str
     intro: str = ""
     tables: list[Table] = field(default_factory=list)
     figures: list[FigureItem] = field(default_factory=list)
+    links: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -383,7 +385,17 @@ def write_document(doc: Document, output: str | Path) -> Path:
 
 def write_report(run: RunData, output: str | Path, *, user_id: int | None = None, scheme: str | None = None,
                  ping_pong_window_s: float = 10.0) -> tuple[Path, Document]:
-    """Build the report of ``run`` and write it to ``output`` (see :func:`build_report`)."""
+    """Build the report of ``run`` and write it to ``output`` (see :func:`build_report`); a
+    multi-area run gets :func:`~simulator.analysis.areas.build_areas_report` (``user_id`` and
+    ``scheme`` are then refused: they name one area's user)."""
     check_output(output)
+    if run.areas is not None:
+        from .areas import build_areas_report
+
+        if user_id is not None or scheme is not None:
+            raise InputError("--user and --scheme choose one area's timeline; give them with the area's directory: "
+                             f"leosim report {run.run_dir}/area=NAME")
+        doc = build_areas_report(run, output=output, ping_pong_window_s=ping_pong_window_s)
+        return write_document(doc, output), doc
     doc = build_report(run, user_id=user_id, scheme=scheme, ping_pong_window_s=ping_pong_window_s)
     return write_document(doc, output), doc

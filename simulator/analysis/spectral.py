@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .loading import LANE, RunData, as_str, ecdf
+from .loading import LANE, RunData, as_str, ecdf, by_area
 
 __all__ = [
     "se_cdf",
@@ -51,6 +51,7 @@ def _thin(values: np.ndarray, cdf: np.ndarray, max_points: int | None) -> tuple[
 
 
 # ---------------------------------------------------------------------------- spectral efficiency
+@by_area
 def se_cdf(run: RunData, *, per: str = "sample", max_points: int | None = None) -> pd.DataFrame:
     """Empirical CDF of the per-user spectral efficiency, per scheme and RSAP policy.
 
@@ -81,6 +82,7 @@ def se_cdf(run: RunData, *, per: str = "sample", max_points: int | None = None) 
     return _in_lane_order(run, pd.concat(parts, ignore_index=True))
 
 
+@by_area
 def se_over_time(run: RunData) -> pd.DataFrame:
     """Sum, minimum and mean of the users' SE at every logging step, per scheme and policy.
 
@@ -102,6 +104,7 @@ def se_over_time(run: RunData) -> pd.DataFrame:
     return _in_lane_order(run, out, ["time"])[cols]
 
 
+@by_area
 def se_summary(run: RunData) -> pd.DataFrame:
     """Per scheme and policy: mean, median and 5th percentile of the per-user-step SE, the time
     averages of the sum and minimum SE over users, and the outage fraction.
@@ -133,6 +136,7 @@ def se_summary(run: RunData) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------------------- cluster size
+@by_area
 def cluster_size_distribution(run: RunData) -> pd.DataFrame:
     """Distribution of the serving-cluster size over user-steps (004 Fig 4), per scheme and policy.
 
@@ -159,6 +163,7 @@ def cluster_size_distribution(run: RunData) -> pd.DataFrame:
     return _in_lane_order(run, counts, ["n_serving"])
 
 
+@by_area
 def cluster_size_summary(run: RunData) -> pd.DataFrame:
     """Mean, median and maximum serving-cluster size over the *served* user-steps (n_serving ≥ 1).
 
@@ -197,6 +202,7 @@ def _scheme_order(run: RunData, schemes) -> list[str]:
     return [s for s in order if s in set(schemes)] + sorted(set(schemes) - set(order))
 
 
+@by_area
 def optimiser_distribution(run: RunData) -> pd.DataFrame:
     """Empirical CDFs of the optimiser's effort per decision (000 Fig 10), per scheme.
 
@@ -222,6 +228,7 @@ def optimiser_distribution(run: RunData) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
+@by_area
 def optimiser_summary(run: RunData) -> pd.DataFrame:
     """Per scheme: number of decisions and the median, 95th percentile (linear interpolation) and
     maximum of each of :data:`OPTIMISER_METRICS`.

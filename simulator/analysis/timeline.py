@@ -14,11 +14,12 @@ import numpy as np
 import pandas as pd
 
 from .coverage import rsap_spells
-from .loading import ANALYSED_TABLES, RunData
+from .loading import ANALYSED_TABLES, RunData, by_area
 
 __all__ = ["serving_timeline", "scenario_summary"]
 
 
+@by_area
 def serving_timeline(run: RunData, *, user_id: int, scheme: str, rsap_policy: str) -> pd.DataFrame:
     """Intervals during which each satellite serves ``user_id`` under one scheme and policy.
 

@@ -25,7 +25,7 @@ def run_areas_command(scenario: Scenario, args: argparse.Namespace) -> int:
         print(warning, file=sys.stderr)
     result = run_areas(scenario, output_dir=args.output, workers=args.workers, scheduler=args.scheduler,
                        retries=1 if args.retries is None else args.retries, resume=args.resume,
-                       overwrite=args.overwrite, rate_workers=args.rate_workers, max_chunks=args.max_chunks)
+                       overwrite=args.overwrite, repair=args.repair, rate_workers=args.rate_workers, max_chunks=args.max_chunks)
     print(f"run directory: {result.run_dir} ({len(result.areas)} areas)")
     written = write_area_summary(result.run_dir)
     if written:

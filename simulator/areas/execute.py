@@ -24,6 +24,7 @@ import sys
 import threading
 import time
 import traceback
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,8 @@ from ..scenario import Scenario
 from .config import AREA_DIR_PREFIX, expand_areas, shared_satellite_pairs
 from .summary import LATITUDE_PNG, SUMMARY_CSV
 
-__all__ = ["AREAS_MANIFEST", "AreaOutcome", "AreasResult", "run_areas", "run_area", "areas_warning"]
+__all__ = ["AREAS_MANIFEST", "AreaOutcome", "AreasResult", "run_areas", "run_area", "areas_warning",
+           "costliest_first"]
 
 #: The top-level manifest of a multi-area run directory.
 AREAS_MANIFEST = "areas.json"
@@ -78,25 +80,51 @@ class AreasResult:
 
 
 def run_area(scenario: Scenario, *, progress_file: str | None = None, rate_workers: int = 0,
-             max_chunks: int | None = None) -> dict[str, Any]:
+             max_chunks: int | None = None, repair: bool = False,
+             decision_threads: int | None = None) -> dict[str, Any]:
     """Replay one area into ``scenario.output.directory``; the task of :func:`run_areas`.
 
     Resumes from the last complete chunk when the directory holds a manifest (a retry or a rerun);
-    does nothing when that run is complete. Returns wall and CPU time (s), peak resident memory of
-    this process (MiB), host and pid.
+    does nothing when that run is complete and its chunk files check. A damaged or missing chunk
+    file fails the area with one line, unless ``repair`` (``leosim run --resume --repair`` for the
+    area): then the first damaged chunk and those after it are run again. ``decision_threads``
+    (default: :class:`~simulator.engine.settings.ReplayTuning`'s) threads decide the schemes of one
+    reclustering at once; 1 with ``rate_workers=0`` keeps the area on one core. Returns wall and
+    CPU time (s), peak resident memory of this process (MiB), host and pid.
     """
     from ..engine.run import run_scenario
+    from ..engine.settings import ReplayTuning
 
     run_dir = Path(scenario.output.directory)
     manifest = run_dir / MANIFEST_NAME
     wall0, cpu0 = time.perf_counter(), time.process_time()
-    if not (manifest.is_file() and json.loads(manifest.read_text())["status"] == "complete"):
+    if not (_area_status(run_dir) == "complete" and not _damage(run_dir)):
         writer = _ProgressWriter(Path(progress_file)) if progress_file else None
-        run_scenario(scenario, resume=manifest.is_file(), progress=writer, max_chunks=max_chunks,
-                     rate_workers=rate_workers)
+        resume = manifest.is_file()
+        run_scenario(scenario, resume=resume, progress=writer, max_chunks=max_chunks,
+                     rate_workers=rate_workers, repair=repair and resume,
+                     tuning=None if decision_threads is None else ReplayTuning(decision_threads=decision_threads),
+                     notice=lambda message: print(f"area {run_dir.name.removeprefix(AREA_DIR_PREFIX)}: {message}",
+                                                  file=sys.stderr, flush=True))
     return {"wall_s": time.perf_counter() - wall0, "cpu_s": time.process_time() - cpu0,
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
             "host": socket.gethostname(), "pid": os.getpid()}
+
+
+def _area_status(area_dir: Path) -> str:
+    """The status in an area's manifest; ``pending`` when it has none (or it does not read)."""
+    try:
+        return str(json.loads((area_dir / MANIFEST_NAME).read_text())["status"])
+    except (OSError, ValueError, KeyError):
+        return "pending"
+
+
+def _damage(area_dir: Path) -> str | None:
+    """The first damaged or missing chunk file of an area run (one line), None when all check."""
+    from ..engine.manifest import Manifest
+
+    found = Manifest.load(area_dir).damage()
+    return None if found is None else found[1]
 
 
 class _ProgressWriter:
@@ -112,6 +140,44 @@ class _ProgressWriter:
             self.written = now
             text = json.dumps({"sim_s": p.sim_s, "duration_s": p.duration_s})
             write_atomic(self.path, lambda tmp: tmp.write_text(text))
+
+
+#: Instants (evenly spread over the run) at which :func:`costliest_first` counts the visible satellites.
+COST_SAMPLES = 12
+
+
+def costliest_first(areas: dict[str, Scenario], names: list[str]) -> list[str]:
+    """``names`` ordered by expected cost, largest first, ties in the given order.
+
+    The cost of an area is taken as its users times the mean number of satellites above its
+    elevation mask at its centre, over :data:`COST_SAMPLES` instants of the run (one SGP4 call
+    over the whole constellation): candidate sets, reclusterings and rate evaluations all grow
+    with it. Submitting the long areas first keeps a short one, not a long one, for the end of a
+    cluster run, when the other workers are idle.
+    """
+    import numpy as np
+
+    from ..inputs import build_catalog, build_users, scenario_start_utc, service_centre_ecef
+    from ..orbits.geodesy import elevation
+    from ..orbits.propagate import propagate_ecef
+    from ..timebase import datetime_to_jd
+
+    if len(names) < 2:
+        return list(names)
+    first = areas[names[0]]
+    catalog = build_catalog(first)
+    if not len(catalog):
+        return list(names)
+    jd0, fr0 = datetime_to_jd(scenario_start_utc(first, catalog))
+    t_day = np.linspace(0.0, first.time.duration_s, COST_SAMPLES) / 86400.0
+    positions = propagate_ecef(catalog, np.full_like(t_day, jd0), fr0 + t_day, warn=False).positions_m
+    cost = {}
+    for name in names:
+        users = build_users(areas[name])
+        el = elevation(positions, service_centre_ecef(users))[..., 0]  # (T, S), rad
+        visible = np.nansum(el >= np.radians(areas[name].events.min_elevation_deg), axis=1).mean()
+        cost[name] = users.n_user * float(visible)
+    return sorted(names, key=lambda n: -cost[n])
 
 
 def areas_warning(areas: dict[str, Scenario]) -> str | None:
@@ -142,8 +208,9 @@ def areas_warning(areas: dict[str, Scenario]) -> str | None:
 
 def run_areas(scenario: Scenario, *, output_dir: str | Path | None = None, workers: int | None = None,
               scheduler: Any = None, retries: int = 1, resume: bool = False, overwrite: bool = False,
-              progress: bool = True, rate_workers: int | None = None, max_chunks: int | None = None,
-              only: list[str] | None = None) -> AreasResult:
+              repair: bool = False, progress: bool = True, rate_workers: int | None = None,
+              decision_threads: int | None = None, max_chunks: int | None = None, only: list[str] | None = None,
+              order: str = "cost") -> AreasResult:
     """Replay every area of ``scenario`` (which has ``[areas]``) into ``<run>/area=<name>``.
 
     Parameters
@@ -157,30 +224,80 @@ def run_areas(scenario: Scenario, *, output_dir: str | Path | None = None, worke
     retries : int — extra attempts of an area that raised; each resumes from the area's last chunk
     resume : bool — continue a run: complete areas are skipped, the others resume from their last chunk
     overwrite : bool — replace an existing multi-area run directory
+    repair : bool — with ``resume``: an area with a damaged or missing chunk file runs again from
+        before it (``leosim run --repair``); without it such an area fails with one line. Complete
+        areas' files are checked on every resume, as a single run's are
     progress : bool — areas done, running areas' simulated time and an ETA on stderr
     rate_workers : int or None — serial runs only: as :func:`~simulator.engine.run.run_scenario`
         (Dask workers evaluate rates in their own process)
+    decision_threads : int or None — serial runs only: threads deciding one reclustering's schemes
+        (default 2; Dask workers use 1, so that each area keeps to one core)
     max_chunks : int or None — stop each area after that many chunks in this call (resumable)
     only : list of str or None — run only these areas (the others are listed as they are)
+    order : ``"cost"`` (the default: :func:`costliest_first`) or ``"declared"`` — the order in which
+        areas are submitted to Dask (serial runs keep the declared order)
 
     Returns
     -------
     AreasResult — failed areas are listed there and in ``areas.json``; the others' data are kept.
+
+    The run directory is locked (:class:`~simulator.engine.lock.RunLock`) for the whole call, so a
+    second run or resume of it is refused with one line while this one goes on.
     """
     if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
         raise InputError(f"--retries={retries!r} must be an integer >= 0")
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 0):
         raise InputError(f"--workers={workers!r} must be an integer >= 0 (0 runs the areas serially in this process)")
+    if repair and not resume:
+        raise InputError("--repair works with --resume (it repairs an existing run)")
+    if order not in ("cost", "declared"):
+        raise InputError(f"order={order!r} must be 'cost' or 'declared'")
+    if resume and overwrite:
+        raise InputError(f"{output_dir}: give --resume or --overwrite, not both")
     start = time.perf_counter()
     run_dir = Path(output_dir if output_dir is not None else scenario.output.directory).resolve()
     areas = expand_areas(scenario, run_dir)
     unknown = sorted(set(only or ()) - set(areas))
     if unknown:
         raise InputError(f"unknown area {unknown[0]!r}; the scenario's areas: {', '.join(areas)}")
-    _prepare(run_dir, resume=resume, overwrite=overwrite)
+    with _locked(run_dir, create=not resume):
+        _prepare(run_dir, resume=resume, overwrite=overwrite)
+        return _run_locked(scenario, areas, run_dir, start, workers=workers, scheduler=scheduler, retries=retries,
+                           repair=repair, progress=progress, rate_workers=rate_workers,
+                           decision_threads=decision_threads, max_chunks=max_chunks, only=only, order=order)
+
+
+@contextmanager
+def _locked(run_dir: Path, *, create: bool):
+    """Hold the run directory's :class:`RunLock`; a folder made here and refused stays absent."""
+    from ..engine.lock import RunLock
+
+    if run_dir.exists() and not run_dir.is_dir():
+        raise InputError(f"{run_dir} exists and is not a directory; choose another output directory")
+    if not run_dir.is_dir():
+        if not create:
+            raise InputError(f"{run_dir}: nothing to resume (no {AREAS_MANIFEST}); run without --resume")
+        run_dir.mkdir(parents=True)
+        made = True
+    else:
+        made = False
+    try:
+        with RunLock(run_dir):
+            yield
+    except InputError:
+        if made and not any(run_dir.iterdir()):
+            run_dir.rmdir()
+        raise
+
+
+def _run_locked(scenario: Scenario, areas: dict[str, Scenario], run_dir: Path, start: float, *,
+                workers: int | None, scheduler: Any, retries: int, repair: bool, progress: bool,
+                rate_workers: int | None, decision_threads: int | None, max_chunks: int | None,
+                only: list[str] | None, order: str) -> AreasResult:
     (run_dir / PROGRESS_DIR).mkdir(exist_ok=True)
     ledger = _Ledger(run_dir, scenario, areas)
-    todo = [n for n in areas if (only is None or n in only) and ledger.status(n) != "complete"]
+    todo = [n for n in areas if (only is None or n in only)
+            and (ledger.status(n) != "complete" or _damage(run_dir / f"{AREA_DIR_PREFIX}{n}"))]
     serial = workers == 0 and scheduler is None
     reporter = _Reporter(run_dir, areas, todo, ledger, enabled=progress)
     outcomes: dict[str, dict[str, Any]] = {}
@@ -188,7 +305,8 @@ def run_areas(scenario: Scenario, *, output_dir: str | Path | None = None, worke
         with reporter:
             if todo and serial:
                 for name in todo:
-                    outcomes[name] = _serial(areas[name], run_dir, retries, rate_workers, max_chunks)
+                    outcomes[name] = _serial(areas[name], run_dir, retries, rate_workers, decision_threads,
+                                             max_chunks, repair)
                     ledger.update(name, outcomes[name])
                     reporter.area_done(name)
             elif todo:
@@ -201,7 +319,9 @@ def run_areas(scenario: Scenario, *, output_dir: str | Path | None = None, worke
                 # worker: 12.4 s with it, 10.1 s without). New local workers inherit this setting.
                 with dask.config.set({"distributed.worker.profile.enabled": False}), \
                         dask_client(scheduler, workers, 1) as client:
-                    _on_dask(client, areas, todo, run_dir, retries, max_chunks, ledger, reporter, outcomes)
+                    submitted = costliest_first(areas, todo) if order == "cost" else todo
+                    _on_dask(client, areas, submitted, run_dir, retries, max_chunks, repair, ledger, reporter,
+                             outcomes)
     except KeyboardInterrupt:
         ledger.finish("interrupted", time.perf_counter() - start)
         raise
@@ -217,13 +337,14 @@ def run_areas(scenario: Scenario, *, output_dir: str | Path | None = None, worke
     return AreasResult(run_dir=run_dir, areas=result, wall_s=wall)
 
 
-def _serial(sc: Scenario, run_dir: Path, retries: int, rate_workers: int | None,
-            max_chunks: int | None) -> dict[str, Any]:
+def _serial(sc: Scenario, run_dir: Path, retries: int, rate_workers: int | None, decision_threads: int | None,
+            max_chunks: int | None, repair: bool) -> dict[str, Any]:
     name = sc.output.directory.name.removeprefix(AREA_DIR_PREFIX)
     for attempt in range(retries + 1):
         try:
             return run_area(sc, progress_file=str(run_dir / PROGRESS_DIR / f"{name}.json"),
-                            rate_workers=rate_workers, max_chunks=max_chunks)
+                            rate_workers=rate_workers, max_chunks=max_chunks, repair=repair,
+                            decision_threads=decision_threads)
         except Exception as exc:  # any error of the replay: retried, then reported
             if attempt == retries:
                 return {"error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()}
@@ -231,13 +352,18 @@ def _serial(sc: Scenario, run_dir: Path, retries: int, rate_workers: int | None,
 
 
 def _on_dask(client, areas: dict[str, Scenario], todo: list[str], run_dir: Path, retries: int,
-             max_chunks: int | None, ledger: "_Ledger", reporter: "_Reporter",
+             max_chunks: int | None, repair: bool, ledger: "_Ledger", reporter: "_Reporter",
              outcomes: dict[str, dict[str, Any]]) -> None:
     from ..experiments.dask_runner import finished_on_dask
 
+    rank = {name: len(todo) - i for i, name in enumerate(todo)}  # Dask runs higher priorities first
+
     def submit(name: str, key: str):
+        # One area per single-threaded worker, on one core: rates in the worker's own process and one
+        # decision thread (two would compete with the other workers for the cores; the tables are the same).
         return client.submit(run_area, areas[name], progress_file=str(run_dir / PROGRESS_DIR / f"{name}.json"),
-                             rate_workers=0, max_chunks=max_chunks, key=key, retries=retries, pure=False)
+                             rate_workers=0, max_chunks=max_chunks, repair=repair, decision_threads=1, key=key,
+                             retries=retries, pure=False, priority=rank[name])
 
     for name, outcome, error in finished_on_dask(client, todo, submit, lambda name: f"area-{name}"):
         if error is not None:
@@ -250,12 +376,8 @@ def _on_dask(client, areas: dict[str, Scenario], todo: list[str], run_dir: Path,
 
 def _prepare(run_dir: Path, *, resume: bool, overwrite: bool) -> None:
     """Check (and for ``overwrite`` empty) the run directory; InputError naming the flag otherwise."""
-    from ..engine.recorder import delete_run
+    from ..engine.recorder import REPORT_NAME, REPORT_TABLES, delete_run
 
-    if resume and overwrite:
-        raise InputError(f"{run_dir}: give --resume or --overwrite, not both")
-    if run_dir.exists() and not run_dir.is_dir():
-        raise InputError(f"{run_dir} exists and is not a directory; choose another output directory")
     if resume:
         if not (run_dir / AREAS_MANIFEST).is_file():
             raise InputError(f"{run_dir}: nothing to resume (no {AREAS_MANIFEST}); run without --resume")
@@ -268,9 +390,11 @@ def _prepare(run_dir: Path, *, resume: bool, overwrite: bool) -> None:
             raise InputError(f"{run_dir} has no {AREAS_MANIFEST}, so it is not a multi-area leosim run; refusing to "
                              "delete it with --overwrite. Choose another output directory")
         children = list(run_dir.iterdir())
-        ours = (AREAS_MANIFEST, PROGRESS_DIR, SUMMARY_CSV, LATITUDE_PNG)
-        foreign = [p for p in children if not (p.name in ours
+        ours = (AREAS_MANIFEST, PROGRESS_DIR, SUMMARY_CSV, LATITUDE_PNG, REPORT_NAME)
+        report_csv = [p for p in (run_dir / REPORT_TABLES).iterdir()] if (run_dir / REPORT_TABLES).is_dir() else []
+        foreign = [p for p in children if not (p.name in ours or (p.name == REPORT_TABLES and p.is_dir())
                                                or (p.name.startswith(AREA_DIR_PREFIX) and p.is_dir()))]
+        foreign += [p for p in report_csv if not (p.is_file() and p.suffix == ".csv")]  # `leosim report`'s CSV
         if foreign:
             raise InputError(f"{run_dir} holds {foreign[0].name!r}, which leosim did not write; refusing to delete "
                              "it with --overwrite. Choose another output directory")
@@ -280,7 +404,11 @@ def _prepare(run_dir: Path, *, resume: bool, overwrite: bool) -> None:
                     delete_run(p)  # refuses anything leosim did not write
                 p.rmdir()
         shutil.rmtree(run_dir / PROGRESS_DIR, ignore_errors=True)
-        for name in (AREAS_MANIFEST, SUMMARY_CSV, LATITUDE_PNG):
+        for p in report_csv:
+            p.unlink()
+        if report_csv or (run_dir / REPORT_TABLES).is_dir():
+            (run_dir / REPORT_TABLES).rmdir()
+        for name in (AREAS_MANIFEST, SUMMARY_CSV, LATITUDE_PNG, REPORT_NAME):
             (run_dir / name).unlink(missing_ok=True)
     run_dir.mkdir(parents=True, exist_ok=True)
 
@@ -294,7 +422,6 @@ class _Ledger:
 
         self.run_dir = run_dir
         dumped = scenario.model_dump(mode="json")
-        dumped["areas"] = scenario.areas.model_dump(mode="json")
         self.doc: dict[str, Any] = {"format": "leosim-areas", "format_version": 1, "name": scenario.name,
                                     "seed": scenario.seed, "status": "running", "versions": package_versions(),
                                     "scenario": dumped, "areas": []}
@@ -308,13 +435,7 @@ class _Ledger:
         self.save()
 
     def _disk_status(self, name: str) -> str:
-        manifest = self.run_dir / f"{AREA_DIR_PREFIX}{name}" / MANIFEST_NAME
-        if not manifest.is_file():
-            return "pending"
-        try:
-            return str(json.loads(manifest.read_text())["status"])
-        except (OSError, ValueError, KeyError):
-            return "pending"
+        return _area_status(self.run_dir / f"{AREA_DIR_PREFIX}{name}")
 
     def entry(self, name: str) -> dict[str, Any]:
         return self.entries[name]

@@ -2,24 +2,32 @@
 
 The first ``--areas`` areas of ``--scenario`` (default ``scenarios/latitudes.toml``), shortened to
 ``--duration-s`` of simulated time, run through :func:`~simulator.areas.execute.run_areas` into
-temporary run directories:
+temporary run directories, in this order:
 
-- serially in this process (the baseline; rates evaluated in this process, as on a worker);
-- on a LocalCluster of each size in ``--workers`` (worker processes, one thread, BLAS single-threaded).
+- ``serial``: in this process as ``leosim run --workers 0`` runs them (rates in a worker process on
+  a machine with two or more cores, two decision threads): the default serial run, ~1.2 cores busy;
+- ``serial, 1 core``: in a fresh process with single-threaded BLAS, rates evaluated in that process
+  and one decision thread — each area on one core, as a Dask worker runs it (the matched baseline);
+- on a LocalCluster of each size in ``--workers`` (worker processes, one thread, BLAS
+  single-threaded, one decision thread; areas submitted costliest first);
+- with ``--declared-order``, the largest cluster again with the areas submitted in declaration order.
 
-Per mode: the end-to-end wall time (cluster start included), the speed-up over the serial run, the
-CPU seconds of the areas (summed over the processes that ran them), the peak resident memory of
-each process that ran areas (the largest, MiB), whether every table equals the serial run's row by
-row (``decisions.solve_s``, a wall-clock measurement, left out), and the 1-minute load average at
-the end (other jobs on the machine slow the wall times; the CPU seconds are less affected).
+Per mode: the end-to-end wall time (cluster start included), the speed-up over the default serial
+run (``speedup``) and over the one-core serial run (``speedup_1core``), the CPU seconds of the
+areas (summed over the processes that ran them), the peak resident memory of each process that
+ran areas (the largest, MiB), whether every table equals the serial run's row by row
+(``decisions.solve_s``, a wall-clock measurement, left out), and the 1-minute load average at the
+end (other jobs on the machine slow the wall times; the CPU seconds are less affected).
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 DESCRIPTION = "a multi-area scenario serially vs on 1- and 2-worker LocalClusters: speed-up, memory per worker"
@@ -33,6 +41,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--areas", type=int, default=4, help="run the first N areas (default 4)")
     parser.add_argument("--duration-s", type=float, default=300.0, help="simulated time per area, s (default 300)")
     parser.add_argument("--workers", default="1,2", help="comma-separated LocalCluster sizes (default 1,2)")
+    parser.add_argument("--declared-order", action="store_true",
+                        help="also run the largest cluster with the areas submitted in declaration order")
 
 
 def run(args: argparse.Namespace) -> list[dict]:
@@ -50,30 +60,46 @@ def run(args: argparse.Namespace) -> list[dict]:
     scenario = scenario.model_copy(update={"time": time_cfg})
     names = list(expand_areas(scenario))[: args.areas]
     sizes = [int(w) for w in args.workers.split(",") if w.strip()]
+    common = {"progress": False, "only": names, "retries": 0}
+    modes = [("serial", lambda out: run_areas(scenario, output_dir=out, workers=0, rate_workers=None, **common)),
+             ("serial, 1 core", lambda out: _one_core(scenario, out, common))]
+    modes += [(f"{n} worker{'s' if n > 1 else ''}", lambda out, n=n: run_areas(scenario, output_dir=out, workers=n,
+                                                                                 **common)) for n in sizes]
+    if getattr(args, "declared_order", False) and sizes:
+        n = max(sizes)
+        modes.append((f"{n} workers, declared order",
+                      lambda out: run_areas(scenario, output_dir=out, workers=n, order="declared", **common)))
     rows: list[dict] = []
+    walls: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="leosim-bench-areas-") as tmp:
-        modes = [("serial", 0)] + [(f"{n} worker{'s' if n > 1 else ''}", n) for n in sizes]
-        baseline: tuple[float, Path] | None = None
-        for label, workers in modes:
-            out = Path(tmp) / label.replace(" ", "-")
+        for label, call in modes:
+            out = Path(tmp) / label.replace(" ", "-").replace(",", "")
             t0 = time.perf_counter()
-            result = run_areas(scenario, output_dir=out, workers=workers, progress=False, rate_workers=0,
-                               only=names, retries=0)
-            wall = time.perf_counter() - t0
+            result = call(out)
+            walls[label] = wall = time.perf_counter() - t0
             ran = [a for a in result.areas if a.name in names]
             if not all(a.status == "complete" for a in ran):
                 bad = next(a for a in ran if a.status != "complete")
                 raise RuntimeError(f"{label}: area {bad.name} {bad.status}: {bad.error}")
-            if baseline is None:
-                baseline = (wall, out)
             rows.append({
                 "mode": label, "areas": len(ran), "sim_s_per_area": time_cfg.duration_s, "wall_s": wall,
-                "speedup": baseline[0] / wall, "cpu_s": sum(a.cpu_s or 0.0 for a in ran),
+                "speedup": walls["serial"] / wall, "speedup_1core": walls.get("serial, 1 core", wall) / wall,
+                "cpu_s": sum(a.cpu_s or 0.0 for a in ran),
                 "processes": len({(a.host, a.pid) for a in ran}),
                 "peak_rss_mb_per_process": max(a.peak_rss_mb or 0.0 for a in ran),
-                "rows_identical": _same_rows(baseline[1], out, names), "load_1min": os.getloadavg()[0],
+                "rows_identical": _same_rows(Path(tmp) / "serial", out, names), "load_1min": os.getloadavg()[0],
             })
     return rows
+
+
+def _one_core(scenario, out: Path, common: dict):
+    """The areas one after another in a fresh process on one core (see the module docstring)."""
+    from ..areas.execute import run_areas
+    from ..experiments.dask_runner import single_threaded_blas
+
+    with single_threaded_blas(), ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(run_areas, scenario, output_dir=out, workers=0, rate_workers=0, decision_threads=1,
+                           **common).result()
 
 
 def _same_rows(a: Path, b: Path, names: list[str]) -> bool:

@@ -10,7 +10,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("report", help="write a self-contained HTML report (tables, figures, CSV files) of a run",
                        description="Analyse the run directory RUN_DIR (complete chunks only) and write one HTML "
                                    "file with the scenario summary, tables and figures, plus a CSV file of every "
-                                   "table in <stem>_tables/ beside it (docs/commands/report.md).")
+                                   "table in <stem>_tables/ beside it; a multi-area run gets one report by area "
+                                   "and latitude (docs/commands/report.md).")
     p.add_argument("run_dir", metavar="RUN_DIR", help="run directory written by `leosim run`")
     p.add_argument("-o", "--output", metavar="FILE", help="HTML file to write (default: RUN_DIR/report.html)")
     p.add_argument("--user", type=int, metavar="N",
@@ -33,6 +34,7 @@ def _report(args: argparse.Namespace) -> int:
     n_figures = sum(len(s.figures) for s in doc.sections)
     state = "complete" if not run.partial else f"{run.status}, partial: {run.n_chunks} complete chunks"
     print(path)
-    print(f"{run.name}: {run.duration_s:g} s simulated ({state}), {len(run.lanes)} scheme/policy lanes, "
+    where = f"{len(run.areas)} areas, " if run.areas is not None else ""
+    print(f"{run.name}: {where}{run.duration_s:g} s simulated ({state}), {len(run.lanes)} scheme/policy lanes, "
           f"{len(doc.sections)} sections, {n_figures} figures, {len(doc.tables)} CSV files in {tables_dir(path)}")
     return 0

@@ -34,6 +34,7 @@ from .sweep import (MANIFEST_NAME, SweepSpec, Task, execute_task, manifest_docum
                     write_manifest)
 
 __all__ = ["run_sweep", "SweepResult", "TaskFailure", "THREAD_VARIABLES", "available_cores", "local_client", "dask_client",
+           "single_threaded_blas",
            "finished_on_dask"]
 
 SAVE_INTERVAL_S = 2.0       # s, least time between two rewrites of sweep.json while tasks finish
@@ -215,8 +216,8 @@ def finished_on_dask(client, items: list, submit, name) -> Iterator[tuple[Any, A
 
 
 @contextlib.contextmanager
-def _single_threaded_blas() -> Iterator[None]:
-    """Force the BLAS/OpenMP thread variables to 1 while worker processes are configured.
+def single_threaded_blas() -> Iterator[None]:
+    """Force the BLAS/OpenMP thread variables to 1 while worker processes are configured or started.
 
     Dask's nanny copies ``distributed.nanny.pre-spawn-environ`` into each worker before it starts,
     but lets an existing environment variable of this process win; both are set here and the
@@ -273,7 +274,7 @@ def local_client(workers: int | None = None, threads_per_worker: int = 1) -> Ite
 
     from distributed import Client, LocalCluster
 
-    with _single_threaded_blas():
+    with single_threaded_blas():
         cluster = LocalCluster(n_workers=workers or available_cores(), threads_per_worker=threads_per_worker,
                                processes=True, dashboard_address=":0", silence_logs=logging.CRITICAL)
     with cluster, Client(cluster) as client:
