@@ -42,6 +42,7 @@ and the caller gives them no power.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -248,10 +249,15 @@ class MrEstimator:
         """Every user has a pilot of its own (τ_p ≥ K): the pilot blocks are 1 × 1."""
         return bool(np.array_equal(self.same, np.eye(self.same.shape[0])))
 
-    @property
-    def coef_x(self) -> np.ndarray:
-        """[coef; x] stacked along the row axis, (..., L, 2K, K): one product gives Φ and Y."""
-        return np.concatenate([self.coef, self.x], axis=-2)
+    @cached_property
+    def blocks(self) -> tuple[np.ndarray, ...]:
+        """Users of each pilot block, one (n_b, s) int array per block size s (pilot order, stable)."""
+        order = np.argsort(self.pilot, kind="stable")
+        count = np.bincount(self.pilot)
+        used = np.flatnonzero(count)
+        starts = np.cumsum(count) - count
+        return tuple(order[starts[used[count[used] == size]][:, None] + np.arange(size)]
+                     for size in np.unique(count[used]))
 
     @property
     def pairs(self) -> tuple[np.ndarray, np.ndarray]:
@@ -392,16 +398,24 @@ def mr_moments(csi: StatisticalCSI, gram_st: np.ndarray, gram_tt: np.ndarray, es
 def _same_sum(est: MrEstimator, x: np.ndarray) -> np.ndarray:
     """Σ over the users j sharing user i's pilot: (S @ x)[..., i, :], S[i, j] = [t_i = t_j].
 
-    Every user has a pilot of its own when τ_p ≥ K: then S = I and x is returned as it is.
+    Summed per pilot and gathered back (n_p K M work instead of K² M). Every user has a pilot of
+    its own when τ_p ≥ K: then S = I and x is returned as it is.
     """
-    return x if est.orthogonal else est.same @ x
+    return x if est.orthogonal else (est.onehot @ x)[..., est.pilot, :]
 
 
 def _block_product(est: MrEstimator, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    """(left ∘ S) @ right: ``left`` (..., K, K) restricted to its pilot blocks (its diagonal if τ_p ≥ K)."""
+    """(left ∘ S) @ right: ``left`` (..., K, K) restricted to its pilot blocks (its diagonal if τ_p ≥ K).
+
+    One batched product per block size: Σ_blocks s² M work instead of K² M.
+    """
     if est.orthogonal:
         return np.diagonal(left, axis1=-2, axis2=-1)[..., :, None] * right
-    return (left * est.same) @ right
+    lead = np.broadcast_shapes(left.shape[:-2], right.shape[:-2])
+    out = np.zeros(lead + (left.shape[-2], right.shape[-1]), dtype=np.result_type(left, right))
+    for members in est.blocks:
+        out[..., members, :] = left[..., members[:, :, None], members[:, None, :]] @ right[..., members, :]
+    return out
 
 
 def mr_sinr(csi: StatisticalCSI, gram_st: np.ndarray, gram_tt: np.ndarray, est: MrEstimator, p: np.ndarray,
@@ -438,8 +452,7 @@ def mr_sinr(csi: StatisticalCSI, gram_st: np.ndarray, gram_tt: np.ndarray, est: 
         phi = np.diagonal(est.coef, axis1=-2, axis2=-1)[..., :, None] * g
         y = np.diagonal(est.x, axis1=-2, axis2=-1)[..., :, None] * g
     else:
-        stacked = est.coef_x @ g                                                     # [Φ; Y]
-        phi, y = stacked[..., :n_user, :], stacked[..., n_user:, :]
+        phi, y = _block_product(est, est.coef, g), _block_product(est, est.x, g)    # coef, X: block diagonal
     gy = _same_sum(est, np.real(g_conj * y))                    # [i, k] = g^H X_{t_i} g over P_{t_i}
     delta = (n_ant - gy) / s_hat[..., :, None]                  # a_k^H B_{t_i} a_k
     theta = (gram_tt - _block_product(est, np.swapaxes(g_conj, -1, -2), y)) / s_hat[..., :, None]
@@ -450,7 +463,7 @@ def mr_sinr(csi: StatisticalCSI, gram_st: np.ndarray, gram_tt: np.ndarray, est: 
     if est.orthogonal:
         alpha = s_user * est.b_sq + np.diagonal(phi_sq, axis1=-2, axis2=-1) * qc1
     else:
-        alpha = s_user * est.b_sq + ((phi_sq * est.same) @ qc1[..., :, None])[..., 0]
+        alpha = s_user * est.b_sq + _block_product(est, phi_sq, qc1[..., :, None])[..., 0]
     weight = np.divide(p**2 * q, est.gamma, out=np.zeros(np.broadcast_shapes(np.shape(p), est.gamma.shape)),
                        where=est.gamma > 0)                                          # W_i = p_i² q_i / γ̂_i
     terms = (weight * est.c1**2 * alpha)[..., :, None] * (g.real**2 + g.imag**2)    # [i, k]
@@ -460,7 +473,8 @@ def mr_sinr(csi: StatisticalCSI, gram_st: np.ndarray, gram_tt: np.ndarray, est: 
             omega = s_user[..., :, None] * np.diagonal(est.coef, axis1=-2, axis2=-1)[..., :, None] * phi
             omega = omega + (np.diagonal(phi, axis1=-2, axis2=-1) * qc1)[..., :, None] * theta
         else:
-            omega = s_user[..., :, None] * (est.coef @ phi) + ((phi * est.same) * qc1[..., None, :]) @ theta
+            omega = (s_user[..., :, None] * _block_product(est, est.coef, phi)
+                     + _block_product(est, phi * qc1[..., None, :], theta))
         terms = terms + (2.0 * weight * est.c1 * est.c0)[..., :, None] * np.real(g_conj * omega)
         terms = terms + (weight * est.c0**2)[..., :, None] * zeta
         nb_own = np.diagonal(nb, axis1=-2, axis2=-1)
