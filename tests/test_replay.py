@@ -171,9 +171,23 @@ def test_resume_after_an_interrupt_gives_identical_output(run, scenario, tmp_pat
         pd.testing.assert_frame_equal(_sorted(df), _sorted(resumed[table]), obj=table)
 
 
-def test_rates_in_a_worker_process_equal_rates_in_the_replay(run, scenario, tmp_path):
-    """rate_workers=1 (one spawned worker) and 0 (in process) write the same tables."""
+def test_rates_in_a_worker_process_equal_rates_in_the_replay(run, scenario, tmp_path, monkeypatch):
+    """rate_workers=1 (one spawned worker) and 0 (in process) write the same tables, also when the
+    event loop may run only one single-block batch ahead of the worker (back-pressure)."""
+    from simulator.engine.blockrates import WorkerRates
+
+    monkeypatch.setattr(WorkerRates, "BATCH", 1)
+    monkeypatch.setattr(WorkerRates, "AHEAD", 1)
+    ahead = []
+    send = WorkerRates._send
+
+    def counting(self):
+        send(self)
+        ahead.append(sum(not future.done() for _, future in self._futures.values()))
+
+    monkeypatch.setattr(WorkerRates, "_send", counting)
     worker = _frames(run_scenario(scenario, output_dir=tmp_path / "worker", rate_workers=1))
+    assert ahead and max(ahead) <= 1
     local = _frames(run_scenario(scenario, output_dir=tmp_path / "local", rate_workers=0))
     for table, df in worker.items():
         pd.testing.assert_frame_equal(_sorted(df), _sorted(local[table]), obj=table)

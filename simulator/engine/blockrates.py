@@ -186,9 +186,14 @@ class WorkerRates:
     """Evaluates blocks in one worker process (``spawn``ed, so no state is inherited), in order.
 
     Blocks are sent in batches of BATCH (one pickle and one queue round trip each: sent one by one,
-    the hand-over cost ~1 ms per block, as much as the evaluation)."""
+    the hand-over cost ~1 ms per block, as much as the evaluation). At most AHEAD batches wait
+    unevaluated: when the worker falls behind (many users: the rates cost more than the events),
+    sending one more waits for the oldest, so the event loop, its progress line and ETA, and the
+    memory held by queued blocks keep pace with the rates instead of running a chunk ahead and
+    waiting at its end."""
 
     BATCH = 32
+    AHEAD = 4
 
     def __init__(self, block: BlockRates) -> None:
         self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
@@ -211,6 +216,9 @@ class WorkerRates:
 
     def _send(self) -> None:
         if self._tasks:
+            waiting = [future for _, future in self._futures.values() if not future.done()]
+            if len(waiting) >= self.AHEAD:
+                waiting[-self.AHEAD].result()  # back-pressure (class docstring); results are read later
             self._futures[id(self._tasks)] = (self._tasks, self._pool.submit(_worker_rates, self._tasks))
             self._tasks = []
 
