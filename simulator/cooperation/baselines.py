@@ -27,6 +27,7 @@ import numpy as np
 from ..errors import InputError
 from .algorithm1 import Decision, algorithm1, sca_power, uniform_power
 from .coefficients import SinrCoefficients, sinr
+from .sumstage import max_sum_above_floor
 
 __all__ = [
     "distance_clusters",
@@ -130,8 +131,10 @@ def distance_sca(
     allowed: np.ndarray | None = None,
     warm_start: Decision | None = None,
     tol: float = 1e-3,
+    max_sum: bool = True,
 ) -> Decision:
-    """``distance-sca``: nearest-satellite clusters with max-min SINR power (000 Fig. 5).
+    """``distance-sca``: nearest-satellite clusters with max-min SINR power (000 Fig. 5), then the
+    largest sum SE that keeps every user at or above that minimum.
 
     Parameters
     ----------
@@ -141,9 +144,20 @@ def distance_sca(
     allowed : ndarray, shape (L, K), bool, optional — visibility
     warm_start : Decision, optional — passed to :func:`~simulator.cooperation.algorithm1.sca_power`
     tol : float — relative min-SINR gain at which the power iteration stops (``sca_power``)
+    max_sum : bool — the second stage :func:`~simulator.cooperation.sumstage.max_sum_above_floor`
+        (the minimum SINR is unchanged; False: the max-min point itself)
     """
     cluster = distance_clusters(_need_distance(distance_m, "distance-sca"), k_max, allowed)
-    return sca_power(coeffs, cluster, warm_start=warm_start, tol=tol)
+    d = sca_power(coeffs, cluster, warm_start=warm_start, tol=tol)
+    if not max_sum or d.status != "optimal":
+        return d
+    start = time.perf_counter()
+    power, improved = max_sum_above_floor(coeffs, d.power, d.cluster)
+    if not improved:
+        return d
+    s = sinr(SinrCoefficients(b=np.where(d.cluster, coeffs.b, 0.0), G=coeffs.G, noise=coeffs.noise), power)
+    return dataclasses.replace(d, power=power, sinr=s, solve_s=d.solve_s + time.perf_counter() - start,
+                               reason="; ".join(filter(None, [d.reason, "max sum SE above the max-min floor"])))
 
 
 def distance_uniform(
