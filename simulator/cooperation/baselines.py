@@ -11,7 +11,10 @@ order of association, so here (see ``docs/algorithm1.md``):
   rounds continue until no satellite has room, so the scheme uses the same K_max budget as
   Algorithm 1, and no user is left without a satellite while one with room is allowed to it;
 * **uniform power** gives each satellite's power equally to its served users, p_{l,k} = 1/sqrt(|K_l|)
-  (meets 000 eq 14 with equality).
+  (meets 000 eq 14 with equality);
+* **SCA power** is max-min SINR power on the clusters (``sca_power``), followed by the largest sum
+  SE that keeps every user at that minimum (:mod:`simulator.cooperation.sumstage`; the minimum, and
+  so Fig. 5, is unchanged).
 
 Registry names (``docs/design`` scheme table): ``distance-sca``, ``distance-uniform``, ``alg1-uniform``.
 """

@@ -45,7 +45,7 @@ def _alg1_uniform(csi: StatisticalCSI, ctx: DecideContext, rsap: np.ndarray, pre
 
 SCHEMES = (
     Scheme("distance-sca", _baseline(distance_sca), StatisticalRates(precoder="smrt"), "cluster", paper="000",
-           summary="nearest-satellite clusters, SCA max-min power, sMRT"),
+           summary="nearest-satellite clusters, SCA max-min power then max sum SE at that minimum, sMRT"),
     Scheme("distance-uniform", _baseline(distance_uniform), StatisticalRates(precoder="smrt"), "cluster",
            paper="000", summary="nearest-satellite clusters, uniform power, sMRT"),
     Scheme("alg1-uniform", _alg1_uniform, StatisticalRates(precoder="smrt"), "cluster", reuses="cf-mntn-smrt",
