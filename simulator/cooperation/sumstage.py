@@ -70,41 +70,56 @@ class _Stage:
         return np.sum(ds[self.served] / (1.0 + s[self.served])[:, None], axis=0) / np.log(2.0)
 
     def _build(self) -> None:
-        """Cones of F in Clarabel's form A x + s = h, s ∈ K (rows of zeros left out)."""
-        n = self.links.size
-        rows, cols, vals, h, cones = [], [], [], [], []
-        row = 0
-
-        def add(r_cols: np.ndarray, r_vals: np.ndarray, rhs: float) -> None:
-            nonlocal row
-            rows.extend([row] * len(r_cols)), cols.extend(r_cols), vals.extend(r_vals), h.append(rhs)
-            row += 1
-
-        for i in range(n):  # x ≥ 0
-            add([i], [-1.0], 0.0)
-        cones.append(clarabel.NonnegativeConeT(n))
-        for sat in np.unique(self.l_of):  # ||p_l|| ≤ 1
-            mine = np.flatnonzero(self.l_of == sat)
-            add([], [], 1.0)
-            for i in mine:
-                add([i], [-1.0], 0.0)
-            cones.append(clarabel.SecondOrderConeT(1 + mine.size))
+        """Cones of F in Clarabel's form A x + s = h, s ∈ K (rows of zeros left out); vectorised, so
+        the cost grows with the non-zero coefficients, not with K² · M."""
+        n, n_user = self.links.size, self.n_user
+        link = np.arange(n)
+        # x ≥ 0: rows 0 … n−1
+        rows, cols, vals = [link], [link], [-np.ones(n)]
+        # ||p_l|| ≤ 1: per satellite a row h = 1, then one row per link of it
+        per_sat = np.unique(self.l_of, return_counts=True)[1]
+        by_sat = np.argsort(self.l_of, kind="stable")
+        sat_base = n + np.concatenate([[0], np.cumsum(per_sat + 1)[:-1]])  # the h = 1 row of each
+        rank = np.arange(n) - np.repeat(np.concatenate([[0], np.cumsum(per_sat)[:-1]]), per_sat)
+        rows.append(np.repeat(sat_base, per_sat) + 1 + rank)
+        cols.append(by_sat)
+        vals.append(-np.ones(n))
+        top = n + int(np.sum(per_sat + 1))
+        h = np.zeros(top)
+        h[sat_base] = 1.0
+        cones = [clarabel.NonnegativeConeT(n)] + [clarabel.SecondOrderConeT(1 + int(c)) for c in per_sat]
+        # b_k^T p_k / sqrt(γ) ≥ ||(G_k p, 1)|| per served user k: a signal row, one row per (m, j)
+        # with a non-zero coefficient on some link of user j, and the noise row h = 1
         root = np.sqrt(self.floor * (1.0 - FLOOR_SLACK / 2))
         coef = self.G[:, self.k_of, :, self.l_of]  # (n, K, M): G[k, j(i), m, l(i)] for link i
-        for k in self.served:  # b_k^T p_k / sqrt(γ) ≥ ||(G_k p, 1)||
-            mine = np.flatnonzero(self.k_of == k)
-            add(mine, -self.b[self.l_of[mine], k] / root, 0.0)
-            size = 2
-            for m in range(coef.shape[2]):
-                for j in range(self.n_user):
-                    on = np.flatnonzero((self.k_of == j) & (coef[:, k, m] != 0.0))
-                    if on.size:
-                        add(on, -coef[on, k, m], 0.0)
-                        size += 1
-            add([], [], 1.0)
-            cones.append(clarabel.SecondOrderConeT(size))
-        self.A = sparse.csc_matrix((vals, (rows, cols)), shape=(row, n))
-        self.h, self.cones = np.asarray(h), cones
+        n_rows = coef.shape[2] * n_user
+        i, k, m = np.nonzero(coef)
+        keep = np.isin(k, self.served)
+        i, k, m = i[keep], k[keep], m[keep]
+        key = k * n_rows + m * n_user + self.k_of[i]
+        keys, which = np.unique(key, return_inverse=True)
+        per_user = np.bincount(keys // n_rows, minlength=n_user)[self.served]
+        user_base = top + np.concatenate([[0], np.cumsum(per_user + 2)[:-1]])  # signal row of each
+        base_of = np.zeros(n_user, np.int64)
+        base_of[self.served] = user_base
+        first_key = np.searchsorted(keys, self.served * n_rows)
+        first_of = np.zeros(n_user, np.int64)
+        first_of[self.served] = first_key
+        key_user = keys // n_rows
+        rows.append(base_of[key_user] + 1 + np.arange(keys.size) - first_of[key_user])
+        rows[-1] = rows[-1][which]
+        cols.append(i)
+        vals.append(-coef[i, k, m])
+        signal = np.isin(self.k_of, self.served)
+        rows.append(base_of[self.k_of[signal]])
+        cols.append(link[signal])
+        vals.append(-self.b[self.l_of[signal], self.k_of[signal]] / root)
+        h = np.concatenate([h, np.zeros(int(np.sum(per_user + 2)))])
+        h[user_base + 1 + per_user] = 1.0
+        cones += [clarabel.SecondOrderConeT(2 + int(c)) for c in per_user]
+        self.A = sparse.csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                                   shape=(h.size, n))
+        self.h, self.cones = h, cones
 
     def vertex(self, direction: np.ndarray) -> np.ndarray | None:
         """argmax_{y ∈ F} direction^T y, or None when the cone program fails."""
