@@ -98,3 +98,30 @@ def test_nothing_to_gain_or_nothing_to_serve_returns_the_given_power():
 def test_doctests():
     result = doctest.testmod(sumstage)
     assert result.failed == 0 and result.attempted > 0
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_lower_floor_share_trades_a_bounded_minimum_for_more_sum(seed):
+    coeffs, cluster, p0 = _random_case(seed)
+    floor = sinr(coeffs, p0).min()
+    exact, _ = max_sum_above_floor(coeffs, p0, cluster)
+    relaxed, improved = max_sum_above_floor(coeffs, p0, cluster, floor_share=0.9)
+    assert improved
+    assert sinr(coeffs, relaxed).min() >= 0.9 * floor * (1 - sumstage.FLOOR_SLACK)
+    assert _sum_se(coeffs, relaxed) >= _sum_se(coeffs, exact) - 1e-6
+
+
+def test_the_floor_share_is_checked_and_reaches_distance_sca_from_replays():
+    from simulator.cooperation.decision import DecideContext
+    from simulator.scenario import EventsConfig
+
+    coeffs, cluster, p0 = _random_case(0)
+    for bad in (0.0, 1.5):
+        with pytest.raises(ValueError, match="floor_share"):
+            max_sum_above_floor(coeffs, p0, cluster, floor_share=bad)
+        with pytest.raises(ValueError, match="sum_stage_floor"):
+            DecideContext(tx_power_w=1.0, noise_w=1.0, sum_stage_floor=bad)
+    assert DecideContext(tx_power_w=1.0, noise_w=1.0).sum_stage_floor == 1.0  # figure experiments: Pareto
+    assert EventsConfig().sum_stage_floor == 0.9  # replays (docs/design.md "distance-sca's second stage")
+    with pytest.raises(Exception, match="sum_stage_floor"):
+        EventsConfig(sum_stage_floor=0.0)

@@ -14,7 +14,7 @@ order of association, so here (see ``docs/algorithm1.md``):
   (meets 000 eq 14 with equality);
 * **SCA power** is max-min SINR power on the clusters (``sca_power``), followed by the largest sum
   SE that keeps every user at that minimum (:mod:`simulator.cooperation.sumstage`; the minimum, and
-  so Fig. 5, is unchanged).
+  so Fig. 5, is unchanged), or at a fraction ``floor_share`` of it (replays: 0.9).
 
 Registry names (``docs/design`` scheme table): ``distance-sca``, ``distance-uniform``, ``alg1-uniform``.
 """
@@ -135,6 +135,7 @@ def distance_sca(
     warm_start: Decision | None = None,
     tol: float = 1e-3,
     max_sum: bool = True,
+    floor_share: float = 1.0,
 ) -> Decision:
     """``distance-sca``: nearest-satellite clusters with max-min SINR power (000 Fig. 5), then the
     largest sum SE that keeps every user at or above that minimum.
@@ -148,14 +149,16 @@ def distance_sca(
     warm_start : Decision, optional — passed to :func:`~simulator.cooperation.algorithm1.sca_power`
     tol : float — relative min-SINR gain at which the power iteration stops (``sca_power``)
     max_sum : bool — the second stage :func:`~simulator.cooperation.sumstage.max_sum_above_floor`
-        (the minimum SINR is unchanged; False: the max-min point itself)
+        (False: the max-min point itself)
+    floor_share : float in (0, 1] — the second stage keeps every user at or above this fraction of the
+        max-min SINR (1: the minimum is unchanged; ``[events] sum_stage_floor`` in replays)
     """
     cluster = distance_clusters(_need_distance(distance_m, "distance-sca"), k_max, allowed)
     d = sca_power(coeffs, cluster, warm_start=warm_start, tol=tol)
     if not max_sum or d.status != "optimal":
         return d
     start = time.perf_counter()
-    power, improved = max_sum_above_floor(coeffs, d.power, d.cluster)
+    power, improved = max_sum_above_floor(coeffs, d.power, d.cluster, floor_share=floor_share)
     if not improved:
         return d
     s = sinr(SinrCoefficients(b=np.where(d.cluster, coeffs.b, 0.0), G=coeffs.G, noise=coeffs.noise), power)

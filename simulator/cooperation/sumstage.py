@@ -1,12 +1,13 @@
-"""Second stage after a max-min power allocation: more sum SE, every user kept at the minimum.
+"""Second stage after max-min power: more sum SE, every user kept at (a share of) the minimum.
 
 A max-min SINR allocation (000 eq 37 with fixed clusters) balances every user at the minimum γ*,
 so the users with strong channels give up rate they could have without hurting anyone. The second
 stage raises the sum spectral efficiency over the same clusters subject to every served user
-keeping SINR ≥ γ* (a Pareto improvement: the minimum is unchanged)::
+keeping SINR ≥ s·γ* (s = 1: a Pareto improvement, the minimum is unchanged; replays use s = 0.9,
+docs/design.md "distance-sca's second stage")::
 
     maximise   f(p) = Σ_k log2(1 + SINR_k(p))                   (SINR_k: 000 eq 27)
-    subject to b_k^T p_k ≥ sqrt(γ*) · ||(G_{k,1} p_1, …, G_{k,K} p_K, σ)||  for every served k
+    subject to b_k^T p_k ≥ sqrt(s·γ*) · ||(G_{k,1} p_1, …, G_{k,K} p_K, σ)||  for every served k
                ||p_l||_2 ≤ 1  for every satellite l  (Σ_k p_{l,k}² ≤ 1, 000 eq 14)
                p_{l,k} ≥ 0, and p_{l,k} = 0 outside the clusters
 
@@ -141,7 +142,7 @@ class _Stage:
 
 
 def max_sum_above_floor(coeffs: SinrCoefficients, power: np.ndarray, cluster: np.ndarray, *,
-                        steps: int = 4) -> tuple[np.ndarray, bool]:
+                        steps: int = 4, floor_share: float = 1.0) -> tuple[np.ndarray, bool]:
     """Power with a larger sum SE and every served user's SINR at least the minimum SINR of ``power``.
 
     Parameters
@@ -150,6 +151,8 @@ def max_sum_above_floor(coeffs: SinrCoefficients, power: np.ndarray, cluster: np
     power : ndarray, shape (L, K) — a feasible allocation on ``cluster`` (the max-min point)
     cluster : ndarray, shape (L, K), bool — links that may carry power
     steps : int — conditional-gradient steps at most (one cone program each)
+    floor_share : float in (0, 1] — every served user keeps SINR ≥ floor_share × the minimum SINR of
+        ``power`` (1: the minimum is unchanged, a Pareto improvement)
 
     Returns
     -------
@@ -178,7 +181,9 @@ def max_sum_above_floor(coeffs: SinrCoefficients, power: np.ndarray, cluster: np
     served = np.flatnonzero((cluster & (b > 0)).any(axis=0) & (s0 > 0))
     if served.size == 0 or links.size == 0:
         return given, False
-    stage = _Stage(b, G, links, served, float(s0[served].min()))
+    if not 0.0 < floor_share <= 1.0:
+        raise ValueError(f"floor_share={floor_share!r}: a fraction in (0, 1]")
+    stage = _Stage(b, G, links, served, float(s0[served].min()) * floor_share)
     x = given.ravel()[links]
     best = float(stage.value(x))
     start = best
