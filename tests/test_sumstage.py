@@ -121,6 +121,11 @@ def test_the_floor_share_is_checked_and_reaches_distance_sca_from_replays():
             max_sum_above_floor(coeffs, p0, cluster, floor_share=bad)
         with pytest.raises(ValueError, match="sum_stage_floor"):
             DecideContext(tx_power_w=1.0, noise_w=1.0, sum_stage_floor=bad)
+    d = np.random.default_rng(3).uniform(5e5, 2e6, cluster.shape)
+    first = distance_sca(coeffs, 3, distance_m=d, max_sum=False)
+    relaxed = distance_sca(coeffs, 3, distance_m=d, floor_share=0.9)
+    assert relaxed.min_sinr == pytest.approx(sinr(coeffs, relaxed.power)[relaxed.cluster.any(axis=0)].min())
+    assert 0.9 * first.min_sinr * (1 - 1e-3) <= relaxed.min_sinr <= first.min_sinr * (1 + 1e-3)
     assert DecideContext(tx_power_w=1.0, noise_w=1.0).sum_stage_floor == 1.0  # figure experiments: Pareto
     assert EventsConfig().sum_stage_floor == 0.9  # replays (docs/design.md "distance-sca's second stage")
     with pytest.raises(Exception, match="sum_stage_floor"):

@@ -162,7 +162,9 @@ def distance_sca(
     if not improved:
         return d
     s = sinr(SinrCoefficients(b=np.where(d.cluster, coeffs.b, 0.0), G=coeffs.G, noise=coeffs.noise), power)
-    return dataclasses.replace(d, power=power, sinr=s, solve_s=d.solve_s + time.perf_counter() - start,
+    served = d.cluster.any(axis=0)
+    return dataclasses.replace(d, power=power, sinr=s, min_sinr=float(s[served].min()),
+                               solve_s=d.solve_s + time.perf_counter() - start,
                                reason="; ".join(filter(None, [d.reason, "max sum SE above the max-min floor"])))
 
 
