@@ -315,6 +315,7 @@ class EventsConfig(_Model):
     precoder_tracking: Literal["tracked", "snapshot"] = "tracked"
     decision_interference: Literal["phase-averaged", "instantaneous"] = "phase-averaged"
     decision_tolerance: float = Field(gt=0.0, le=0.1, default=0.01)
+    sum_stage_floor: float = Field(gt=0.0, le=1.0, default=0.9)  # docs/scenarios.md; 1: Pareto (minimum kept)
     make_before_break: bool = True  # docs/scenarios.md [events]; false: the papers' literal behaviour
 
 

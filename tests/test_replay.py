@@ -387,9 +387,12 @@ def test_make_before_break_hands_over_before_serving_links_set(tmp_path):
     assert len(read_table(on, "rates")) == len(read_table(off, "rates"))
 
 
-def test_decisions_see_lasting_links_and_the_geometry_of_the_middle_of_their_horizon(scenario):
+def test_decisions_see_lasting_links_and_the_geometry_ahead_in_their_horizon(scenario):
     """``CentralNode.for_decision``: the allowed links are up at t and last the horizon (a user with
-    no such link keeps its links up at t); β and angles are those predicted for t + horizon / 2."""
+    no such link keeps its links up at t); β and angles are those predicted for t + SNAPSHOT_AT ×
+    horizon, except on links up at t and set by then, which keep their CSI of t (their interference
+    lasts until they set)."""
+    from simulator.engine.central import SNAPSHOT_AT
     from simulator.engine.geometry import chunk_geometry
     from simulator.engine.run import build_replay
 
@@ -400,21 +403,27 @@ def test_decisions_see_lasting_links_and_the_geometry_of_the_middle_of_their_hor
         view.start_chunk(chunk_geometry(replay.catalog, replay.epoch, 0, 60 * 10**9, s.step_ns, replay.user_positions,
                                         s.min_elevation_deg, lookahead_s=replay.lookahead_s,
                                         static_users=replay.static_users, timescale=replay.ts))
-        checked = 0
+        checked = setting = 0
         for t in range(0, 60 * 10**9, 5 * 10**9):
             central.update_visible(t)
-            cand, csi = central.candidates(t)
+            cand = central.vis_sats  # every satellite up for some user: some of them set soon
+            csi = view.csi_at(t, cand)
             seen = central.for_decision(t, cand, csi)
             up, service = view.up_links(t, cand), view.service_time_s(t, cand)
             lasting = up & (service >= 15.0 - 1e-9)
             has = lasting.any(axis=0)
             assert (seen.visible[:, has] == lasting[:, has]).all()
             assert (seen.visible[:, ~has] == up[:, ~has]).all()
-            ahead = view.csi_at(t + s.horizon_ns // 2, cand)
-            np.testing.assert_array_equal(seen.beta[:, has], ahead.beta[:, has])
-            np.testing.assert_array_equal(seen.theta_rad[:, has], ahead.theta_rad[:, has])
+            ahead = view.csi_at(t + int(round(s.horizon_ns * SNAPSHOT_AT)), cand)
+            gone = up & ~ahead.visible
+            kept = ~gone[:, has]
+            np.testing.assert_array_equal(seen.beta[:, has][kept], ahead.beta[:, has][kept])
+            np.testing.assert_array_equal(seen.theta_rad[:, has][kept], ahead.theta_rad[:, has][kept])
+            np.testing.assert_array_equal(seen.beta[:, has][~kept], csi.beta[:, has][~kept])
+            assert (seen.beta[gone] > 0).all()  # a setting link still interferes
             assert not np.array_equal(seen.beta[:, has], csi.beta[:, has])  # the satellites moved
             checked += int(has.sum())
-        assert checked > 0
+            setting += int(gone.sum())
+        assert checked > 0 and setting > 0
     finally:
         replay.close()

@@ -11,7 +11,10 @@ order of association, so here (see ``docs/algorithm1.md``):
   rounds continue until no satellite has room, so the scheme uses the same K_max budget as
   Algorithm 1, and no user is left without a satellite while one with room is allowed to it;
 * **uniform power** gives each satellite's power equally to its served users, p_{l,k} = 1/sqrt(|K_l|)
-  (meets 000 eq 14 with equality).
+  (meets 000 eq 14 with equality);
+* **SCA power** is max-min SINR power on the clusters (``sca_power``), followed by the largest sum
+  SE that keeps every user at that minimum (:mod:`simulator.cooperation.sumstage`; the minimum, and
+  so Fig. 5, is unchanged), or at a fraction ``floor_share`` of it (replays: 0.9).
 
 Registry names (``docs/design`` scheme table): ``distance-sca``, ``distance-uniform``, ``alg1-uniform``.
 """
@@ -26,8 +29,9 @@ import numpy as np
 
 from ..errors import InputError
 from .algorithm1 import Decision, _prepare, algorithm1, sca_power, uniform_power
-from .coefficients import SinrCoefficients
+from .coefficients import SinrCoefficients, sinr
 from .firstorder import LinkSinr
+from .sumstage import max_sum_above_floor
 
 __all__ = [
     "distance_clusters",
@@ -128,8 +132,11 @@ def distance_sca(
     allowed: np.ndarray | None = None,
     warm_start: Decision | None = None,
     tol: float = 1e-3,
+    max_sum: bool = True,
+    floor_share: float = 1.0,
 ) -> Decision:
-    """``distance-sca``: nearest-satellite clusters with max-min SINR power (000 Fig. 5).
+    """``distance-sca``: nearest-satellite clusters with max-min SINR power (000 Fig. 5), then the
+    largest sum SE that keeps every user at or above that minimum.
 
     Parameters
     ----------
@@ -139,9 +146,24 @@ def distance_sca(
     allowed : ndarray, shape (L, K), bool, optional — visibility
     warm_start : Decision, optional — passed to :func:`~simulator.cooperation.algorithm1.sca_power`
     tol : float — relative min-SINR gain at which the power iteration stops (``sca_power``)
+    max_sum : bool — the second stage :func:`~simulator.cooperation.sumstage.max_sum_above_floor`
+        (False: the max-min point itself)
+    floor_share : float in (0, 1] — the second stage keeps every user at or above this fraction of the
+        max-min SINR (1: the minimum is unchanged; ``[events] sum_stage_floor`` in replays)
     """
     cluster = distance_clusters(_need_distance(distance_m, "distance-sca"), k_max, allowed)
-    return sca_power(coeffs, cluster, warm_start=warm_start, tol=tol)
+    d = sca_power(coeffs, cluster, warm_start=warm_start, tol=tol)
+    if not max_sum or d.status != "optimal":
+        return d
+    start = time.perf_counter()
+    power, improved = max_sum_above_floor(coeffs, d.power, d.cluster, floor_share=floor_share)
+    if not improved:
+        return d
+    s = sinr(SinrCoefficients(b=np.where(d.cluster, coeffs.b, 0.0), G=coeffs.G, noise=coeffs.noise), power)
+    served = d.cluster.any(axis=0)
+    return dataclasses.replace(d, power=power, sinr=s, min_sinr=float(s[served].min()),
+                               solve_s=d.solve_s + time.perf_counter() - start,
+                               reason="; ".join(filter(None, [d.reason, "max sum SE above the max-min floor"])))
 
 
 def distance_uniform(

@@ -59,6 +59,8 @@ class DecideContext:
         what a decision held for seconds in a replay experiences)
     tolerance : float — relative min-SINR gain at which the optimisers' iterations stop (``tol`` of
         :func:`~.algorithm1.algorithm1` and :func:`~.algorithm1.sca_power`)
+    sum_stage_floor : float in (0, 1] — distance-sca's second stage keeps every user at or above this
+        fraction of the max-min SINR (:func:`~.sumstage.max_sum_above_floor`; 1: minimum unchanged)
     """
 
     tx_power_w: float
@@ -70,10 +72,13 @@ class DecideContext:
     cluster_min_elevation_rad: float = np.radians(40.0)
     interference: str = "instantaneous"
     tolerance: float = 1e-3
+    sum_stage_floor: float = 1.0
 
     def __post_init__(self) -> None:
         if self.interference not in INTERFERENCE_MODELS:
             raise ValueError(f"interference={self.interference!r}; allowed: {', '.join(INTERFERENCE_MODELS)}")
+        if not 0.0 < self.sum_stage_floor <= 1.0:
+            raise ValueError(f"sum_stage_floor={self.sum_stage_floor!r}: a fraction in (0, 1]")
 
     def for_decision(self, coeffs: SinrCoefficients) -> SinrCoefficients:
         """The coefficients the optimisers see under this context's interference model."""

@@ -27,7 +27,11 @@ from .records import RowWriter
 from .rsapstep import step_rsaps
 from .settings import ReplaySettings
 
-__all__ = ["CentralNode", "ordered_for_sharing"]
+__all__ = ["CentralNode", "ordered_for_sharing", "SNAPSHOT_AT"]
+
+#: Where in its horizon a decision's geometry is predicted for, as a fraction of the horizon
+#: (docs/design.md "Decisions for their lifetime": 0, 0.25, 0.5, 0.75 and 1 measured, 0.75 kept).
+SNAPSHOT_AT = 0.75
 
 
 class CentralNode:
@@ -96,20 +100,23 @@ class CentralNode:
         With make-before-break the decision is made for the interval it will be in force, not for
         its first instant (docs/design.md "Decisions for their lifetime"): links that set within the
         horizon are not allowed where the user has a lasting link (``visible`` False, from
-        :func:`~simulator.cooperation.rsap.prefer_lasting`), and β, κ, angles and steering are those
-        predicted from the ephemeris for the middle of the horizon, ``t + horizon / 2``. Without
+        :func:`~simulator.cooperation.rsap.prefer_lasting`); β, κ, angles and steering are those
+        predicted from the ephemeris for ``t + SNAPSHOT_AT · horizon``, except on the links up at
+        ``t`` and gone by then, which keep the CSI of ``t`` (they interfere until they set), and for
+        the users kept on such a link (all their links keep the CSI of ``t``). Without
         make-before-break: ``csi`` itself (the papers' snapshot at the decision instant).
         """
         if not self.s.horizon_ns:
             return csi
         lasting = prefer_lasting(csi.visible, self.view.service_time_s(t, sats), self.s.horizon_ns / NS_PER_S)
-        ahead = self.view.csi_at(t + self.s.horizon_ns // 2, sats)
-        now = (lasting & ~ahead.visible).any(axis=0)  # (U,) users kept on a link gone by then: CSI at t
+        ahead = self.view.csi_at(t + int(round(self.s.horizon_ns * SNAPSHOT_AT)), sats)
+        gone = csi.visible & ~ahead.visible  # (L, U) up at t, set by then
+        now = gone | (lasting & gone).any(axis=0)[None, :]  # (L, U) links that keep the CSI of t
         if now.any():
             mixed = {}
             for f in fields(ahead):
                 a, b = getattr(ahead, f.name), getattr(csi, f.name)
-                mixed[f.name] = np.where(now if a.ndim == 2 else now[:, None], b, a)
+                mixed[f.name] = np.where(now if a.ndim == 2 else now[..., None], b, a)
             ahead = replace(ahead, **mixed)
         return replace(ahead, visible=lasting)
 

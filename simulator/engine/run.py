@@ -171,6 +171,7 @@ def build_replay(scenario: Scenario, recorder, rate_workers: int = 0, inputs: Re
         cluster_min_elevation_rad=float(np.radians(scenario.events.cluster_min_elevation_deg)),
         interference=scenario.events.decision_interference,
         tolerance=scenario.events.decision_tolerance,
+        sum_stage_floor=scenario.events.sum_stage_floor,
     )
     target = service_centre_ecef(users) if r.beam_pointing == "service-centre" else None
     evaluator = RateEvaluator(ctx, params, precoders=scenario.events.precoder_tracking, beam_directions=directions)

@@ -23,8 +23,9 @@ def _baseline(fn: Callable) -> Callable:
     def decide(csi: StatisticalCSI, ctx: DecideContext, rsap: np.ndarray, prev: SchemeDecision | None,
                cache: dict) -> SchemeDecision:
         coeffs = ctx.for_decision(coefficients(csi, "smrt", ctx.tx_power_w, ctx.noise_w))
+        extra = {"floor_share": ctx.sum_stage_floor} if fn is distance_sca else {}
         d = fn(coeffs, ctx.k_max, distance_m=csi.slant_range_m, allowed=csi.visible,
-               warm_start=warm_start(prev, csi.beta.shape), tol=ctx.tolerance)
+               warm_start=warm_start(prev, csi.beta.shape), tol=ctx.tolerance, **extra)
         return from_solver(d, no_serving(csi.n_user))
 
     return decide
@@ -45,7 +46,7 @@ def _alg1_uniform(csi: StatisticalCSI, ctx: DecideContext, rsap: np.ndarray, pre
 
 SCHEMES = (
     Scheme("distance-sca", _baseline(distance_sca), StatisticalRates(precoder="smrt"), "cluster", paper="000",
-           summary="nearest-satellite clusters, SCA max-min power, sMRT"),
+           summary="nearest-satellite clusters, SCA max-min power then max sum SE at that minimum, sMRT"),
     Scheme("distance-uniform", _baseline(distance_uniform), StatisticalRates(precoder="smrt"), "cluster",
            paper="000", summary="nearest-satellite clusters, uniform power, sMRT"),
     Scheme("alg1-uniform", _alg1_uniform, StatisticalRates(precoder="smrt"), "cluster", reuses="cf-mntn-smrt",
