@@ -130,3 +130,21 @@ def test_the_floor_share_is_checked_and_reaches_distance_sca_from_replays():
     assert EventsConfig().sum_stage_floor == 0.9  # replays (docs/design.md "distance-sca's second stage")
     with pytest.raises(Exception, match="sum_stage_floor"):
         EventsConfig(sum_stage_floor=0.0)
+
+
+def test_distance_sca_skips_the_stage_above_its_size_limit(monkeypatch):
+    """Above SUM_STAGE_MAX_TERMS user-link terms distance-sca keeps its max-min power and says why."""
+    from simulator.cooperation import baselines
+
+    rng = np.random.default_rng(3)
+    n_sat, n_user = 4, 6
+    coeffs = SinrCoefficients(b=rng.uniform(0.5, 2.0, (n_sat, n_user)),
+                              G=rng.uniform(0.0, 0.1, (n_user, n_user, n_sat, n_sat)), noise=0.1)
+    distance = rng.uniform(5e5, 1e6, (n_sat, n_user))
+    full = baselines.distance_sca(coeffs, 4, distance_m=distance)
+    plain = baselines.distance_sca(coeffs, 4, distance_m=distance, max_sum=False)
+    terms = int(plain.cluster.any(axis=0).sum()) * int(plain.cluster.sum())
+    monkeypatch.setattr(baselines, "SUM_STAGE_MAX_TERMS", terms - 1)
+    skipped = baselines.distance_sca(coeffs, 4, distance_m=distance)
+    np.testing.assert_array_equal(skipped.power, plain.power)
+    assert "max-sum stage skipped" in skipped.reason and "max-sum stage skipped" not in full.reason

@@ -123,7 +123,12 @@ class _Stage:
         self.h, self.cones = h, cones
 
     def vertex(self, direction: np.ndarray) -> np.ndarray | None:
-        """argmax_{y ∈ F} direction^T y, or None when the cone program fails."""
+        """argmax_{y ∈ F} direction^T y, or None when the cone program fails.
+
+        With the floor at the max-min SINR, F has almost no interior and Clarabel may stop with a
+        numerical error near the answer; its point is still a usable direction, since the line search
+        keeps only trial points that ``feasible`` accepts and that raise the sum. Only non-finite
+        points and infeasibility certificates count as failures."""
         settings = clarabel.DefaultSettings()
         settings.verbose = False
         n = self.links.size
@@ -132,7 +137,8 @@ class _Stage:
         solution = solver.solve()
         status = str(solution.status).rsplit(".", 1)[-1]
         x = np.asarray(solution.x)
-        return x if status in ("Solved", "AlmostSolved") and np.all(np.isfinite(x)) else None
+        usable = x.size == n and np.all(np.isfinite(x)) and "Infeasible" not in status
+        return x if usable else None
 
     def feasible(self, x: np.ndarray) -> np.ndarray:
         """(...,) bool: every floor within the slack and every satellite within its power."""
