@@ -52,6 +52,7 @@ from .ucdmimo import covariance_terms
 
 __all__ = [
     "extended_pilots",
+    "pilot_blocks",
     "ImrtEstimator",
     "imrt_estimator",
     "imrt_moments",
@@ -72,6 +73,23 @@ def extended_pilots(index: np.ndarray, n_pilots: int) -> tuple[np.ndarray, int]:
     missing = np.flatnonzero(index < 0)
     index[missing] = n_pilots + np.arange(missing.size)
     return index, int(n_pilots + missing.size)
+
+
+def pilot_blocks(index: np.ndarray) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+    """The users of each pilot, grouped by how many share it: one (pilots, members) pair per block
+    size s, pilots (n_b,) and members (n_b, s) in pilot order (stable), so that the blocks of one
+    size are handled in one batched operation.
+
+    >>> [(p.tolist(), m.tolist()) for p, m in pilot_blocks(np.array([0, 2, 1, 0, 3]))]
+    [([1, 2, 3], [[2], [1], [4]]), ([0], [[0, 3]])]
+    """
+    index = np.asarray(index, dtype=np.int64)
+    order = np.argsort(index, kind="stable")
+    count = np.bincount(index)
+    used = np.flatnonzero(count)
+    starts = np.cumsum(count) - count
+    return tuple((pilots, order[starts[pilots][:, None] + np.arange(size)])
+                 for size in np.unique(count[used]) for pilots in [used[count[used] == size]])
 
 
 def _real_diag(x: np.ndarray) -> np.ndarray:
@@ -161,11 +179,11 @@ def _pilot_group_coef(gram_est: np.ndarray, v_hat: np.ndarray, index: np.ndarray
     right-hand sides, instead of one K × K system per satellite and user (K⁴ work and memory).
     """
     coef = np.zeros(gram_est.shape, dtype=complex)
-    for pilot in np.unique(index):
-        group = np.flatnonzero(index == pilot)
-        rows, cols = group[:, None], group[None, :]
-        system = c * np.eye(group.size) + v_hat[..., group][..., :, None] * gram_est[..., rows, cols]
-        coef[..., rows, cols] = np.linalg.solve(system, np.broadcast_to(np.eye(group.size), system.shape))
+    for _, members in pilot_blocks(index):                               # (n_b, s): the groups of one size
+        rows, cols = members[:, :, None], members[:, None, :]
+        eye = np.eye(members.shape[1])
+        system = c * eye + v_hat[..., members][..., :, None] * gram_est[..., rows, cols]
+        coef[..., rows, cols] = np.linalg.solve(system, np.broadcast_to(eye, system.shape))
     return coef
 
 
@@ -251,13 +269,8 @@ class MrEstimator:
 
     @cached_property
     def blocks(self) -> tuple[np.ndarray, ...]:
-        """Users of each pilot block, one (n_b, s) int array per block size s (pilot order, stable)."""
-        order = np.argsort(self.pilot, kind="stable")
-        count = np.bincount(self.pilot)
-        used = np.flatnonzero(count)
-        starts = np.cumsum(count) - count
-        return tuple(order[starts[used[count[used] == size]][:, None] + np.arange(size)]
-                     for size in np.unique(count[used]))
+        """Users of each pilot block, one (n_b, s) int array per block size s (:func:`pilot_blocks`)."""
+        return tuple(members for _, members in pilot_blocks(self.pilot))
 
     @property
     def pairs(self) -> tuple[np.ndarray, np.ndarray]:
@@ -310,9 +323,8 @@ def mr_estimator(csi_est: StatisticalCSI, gram_est: np.ndarray, pilot_index: np.
     tr_xg, tr_xgxg = np.zeros(lead + (n_ext,)), np.zeros(lead + (n_ext,))
     # M, X and the rows â_i^H B_{t_i} are block diagonal by pilot: each pilot's block alone, the
     # blocks of one size together (sum of block size³ instead of K³ per satellite)
-    for size in np.unique(count[used]):
-        pilots = used[count[used] == size]
-        members = order[(np.cumsum(count) - count)[pilots][:, None] + np.arange(size)]   # (n_b, s)
+    for pilots, members in pilot_blocks(index):                           # (n_b,), (n_b, s)
+        size = members.shape[1]
         rows, cols = members[:, :, None], members[:, None, :]
         fb = f[..., members]                                                # (..., L, n_b, s)
         gb = np.broadcast_to(gram_est, lead + (n_user, n_user))[..., rows, cols]         # Ĝ of each block
