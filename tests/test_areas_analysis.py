@@ -109,6 +109,7 @@ def test_load_run_opens_a_multi_area_directory_and_groups_by_area(areas_run):
     pd.testing.assert_frame_equal(run.rates, A.loading.read_areas_table(run_dir, "rates"))
 
 
+@pytest.mark.filterwarnings("error::RuntimeWarning")  # e.g. numpy's NaN from a quantile over -inf SINR
 def test_report_of_a_multi_area_run(areas_run, tmp_path, capsys):
     _, src = areas_run
     run_dir = tmp_path / "run"
@@ -154,3 +155,22 @@ def test_a_directory_with_no_started_area_is_one_line(areas_run, tmp_path):
     with pytest.raises(InputError, match="no area has started yet"):
         load_run(tmp_path)
     assert np.isfinite(load_run(src).duration_s)
+
+
+def test_the_decision_age_quantile_is_numpys_with_unserved_steps_at_minus_infinity():
+    """Against np.quantile with -inf replaced by -1e300: -inf exactly when that lands far below any
+    SINR, numpy's value otherwise; no warning."""
+    import warnings
+
+    from simulator.analysis.decision_age import _quantile
+
+    rng = np.random.default_rng(3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for _ in range(300):
+            v = rng.normal(5.0, 10.0, rng.integers(1, 40))
+            v[rng.random(v.size) < rng.random()] = -np.inf
+            q = float(rng.choice([0.0, 0.1, 0.5, 0.9, rng.random()]))
+            finite = np.quantile(np.where(np.isinf(v), -1e300, v), q)
+            got = _quantile(v, q)
+            assert got == -np.inf if finite < -1e200 else got == pytest.approx(finite, rel=1e-12, abs=1e-9)

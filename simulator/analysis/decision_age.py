@@ -54,13 +54,22 @@ def decision_age_summary(run: RunData, bins_s: tuple[float, ...] = AGE_BINS_S) -
     r = r.assign(_bin=np.clip(which, 0, edges.size - 2), _under=r["sinr_db"].to_numpy(float) < 0.0)
     g = r.groupby(["scheme", "_bin"], sort=False)
     out = g.agg(n_user_steps=("sinr_db", "size"), median_sinr_db=("sinr_db", "median"),
-                p10_sinr_db=("sinr_db", lambda x: float(np.quantile(x.to_numpy(float), 0.1))),
+                p10_sinr_db=("sinr_db", lambda x: _quantile(x.to_numpy(float), 0.1)),
                 under_0db_share=("_under", "mean")).reset_index()
     out["age_low_s"] = edges[out["_bin"]]
     out["age_high_s"] = edges[out["_bin"] + 1]
     order = {s: i for i, s in enumerate(SCHEMES)}
     out = out.assign(_order=out["scheme"].map(order).fillna(len(order))).sort_values(["_order", "scheme", "_bin"])
     return out[_COLUMNS].reset_index(drop=True)
+
+
+def _quantile(values: np.ndarray, q: float) -> float:
+    """``np.quantile(values, q)`` (linear interpolation) where an unserved step's SINR of −∞ may fall at
+    or below the quantile: then it is −∞ (numpy's interpolation would give NaN and a warning)."""
+    v = np.sort(values)
+    if v[int(np.floor(q * (v.size - 1)))] == -np.inf:
+        return -np.inf
+    return float(np.quantile(v, q))
 
 
 def plot_decision_age(summary: pd.DataFrame) -> Figure:
