@@ -199,6 +199,7 @@ def test_areas_on_a_two_worker_cluster_give_the_same_rows(reference, tmp_path):
     result = run_areas(sc, output_dir=tmp_path / "dask", workers=2, progress=False)
     assert result.ok
     assert len({a.host for a in result.areas}) == 1 and all(a.peak_rss_mb > 0 for a in result.areas)
+    assert len({a.pid for a in result.areas}) == len(result.areas)  # each area in its own process
     for name, run_dir in alone.items():
         _assert_same_rows(run_dir, result.run_dir / f"area={name}")
 
@@ -464,53 +465,69 @@ def test_run_scenario_refuses_a_multi_area_scenario_in_one_line(tmp_path):
     assert not (tmp_path / "run").exists()
 
 
+#: What the area's process runs under :class:`_KillOnceMidArea`: the area, but the first time area
+#: ``area_dir`` starts its second chunk it waits until another area is complete, notes the Parquet
+#: files written so far (with their mtimes) and its own pid in ``marker``, SIGKILLs its parent (the
+#: Dask worker) and waits for the lifeline to end it. The marker makes it happen once across restarts.
+_KILLING_CHILD = """
+import json, os, signal, sys, time
+from pathlib import Path
+from simulator.engine.replay import Replay
+
+area_dir, others, marker = json.loads(sys.argv.pop(1))
+original = Replay.run_chunk
+
+def complete(d):
+    try:
+        return json.loads((Path(d) / "manifest.json").read_text())["status"] == "complete"
+    except (OSError, ValueError, KeyError):
+        return False
+
+def run_chunk(replay, t0, *args, **kwargs):
+    if str(replay.recorder.run_dir) == area_dir and t0 > 0 and not os.path.exists(marker):
+        deadline = time.monotonic() + 120
+        while not any(complete(d) for d in others) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        done = [d for d in others if complete(d)]
+        files = {str(p): p.stat().st_mtime_ns for d in [area_dir, *done] for p in Path(d).rglob("*.parquet")}
+        Path(marker + ".tmp").write_text(json.dumps({"complete": done, "files": files, "child": os.getpid()}))
+        os.replace(marker + ".tmp", marker)
+        os.kill(os.getppid(), signal.SIGKILL)
+        time.sleep(60)
+        raise AssertionError("the area's process outlived its Dask worker")
+    return original(replay, t0, *args, **kwargs)
+
+Replay.run_chunk = run_chunk
+from simulator.areas.child import main
+sys.exit(main())
+"""
+
+
 class _KillOnceMidArea:
-    """Worker plugin: the first time area ``area_dir`` starts its second chunk on a worker, wait
-    until another area is complete, note the Parquet files written so far (with their mtimes) in
-    ``marker`` and SIGKILL the worker process. The marker makes it happen once across restarts."""
+    """Worker plugin: the worker runs its areas' processes with :data:`_KILLING_CHILD`."""
 
     idempotent = True
 
     def __init__(self, area_dir: str, others: list[str], marker: str) -> None:
-        self.area_dir, self.others, self.marker = area_dir, others, marker
+        self.config = json.dumps([area_dir, others, marker])
 
     def setup(self, worker) -> None:
-        import os
-        import signal
-        import time
+        import sys
 
-        from simulator.engine.replay import Replay
+        import simulator.areas.child as child
 
-        original = Replay.run_chunk
-        area_dir, others, marker = self.area_dir, self.others, self.marker
-
-        def complete(d: str) -> bool:
-            try:
-                return json.loads((Path(d) / "manifest.json").read_text())["status"] == "complete"
-            except (OSError, ValueError, KeyError):
-                return False
-
-        def run_chunk(replay, t0, *args, **kwargs):
-            if str(replay.recorder.run_dir) == area_dir and t0 > 0 and not os.path.exists(marker):
-                deadline = time.monotonic() + 120
-                while not any(complete(d) for d in others) and time.monotonic() < deadline:
-                    time.sleep(0.05)
-                done = [d for d in others if complete(d)]
-                files = {str(p): p.stat().st_mtime_ns for d in [area_dir, *done] for p in Path(d).rglob("*.parquet")}
-                Path(marker + ".tmp").write_text(json.dumps({"complete": done, "files": files}))
-                os.replace(marker + ".tmp", marker)
-                os.kill(os.getpid(), signal.SIGKILL)
-            return original(replay, t0, *args, **kwargs)
-
-        Replay.run_chunk = run_chunk
+        config = self.config
+        child.child_command = lambda: [sys.executable, "-c", _KILLING_CHILD, config]
 
 
 def test_a_dask_worker_killed_mid_area_loses_nothing(reference, tmp_path):
-    """A worker process dies (SIGKILL) while it runs an area, after the area's first chunk and
-    once another area is complete: Dask runs the area again on a worker, it resumes from its last
-    complete chunk (its first chunk's files are not rewritten), the finished areas are untouched,
-    and every area's rows equal those of the area replayed alone."""
+    """A worker process dies (SIGKILL) while its area's process runs the area, after the area's first
+    chunk and once another area is complete: the area's process ends with the worker (lifeline), Dask
+    runs the area again on a worker, it resumes from its last complete chunk (its first chunk's files
+    are not rewritten), the finished areas are untouched, and every area's rows equal those of the
+    area replayed alone."""
     import sys
+    import time
 
     import cloudpickle
     from distributed.diagnostics.plugin import WorkerPlugin
@@ -538,5 +555,99 @@ def test_a_dask_worker_killed_mid_area_loses_nothing(reference, tmp_path):
     for path, mtime_ns in killed["files"].items():  # kept, not written again
         assert Path(path).stat().st_mtime_ns == mtime_ns, path
     assert len(json.loads((run / f"area={victim}" / "manifest.json").read_text())["chunks"]) == 2
+    deadline = time.monotonic() + 5
+    while _running(killed["child"]) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _running(killed["child"]), "the area's process outlived its worker"
+
+
+def _running(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie not yet reaped by its new parent does not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
     for name, run_dir in alone.items():
         _assert_same_rows(run_dir, run / f"area={name}")
+
+
+def test_sigterm_closes_the_cluster_and_lists_the_areas_as_interrupted(reference, tmp_path):
+    """SIGTERM while an area runs on a worker: the cluster closes cleanly (no leaked-semaphore
+    warning), areas.json says interrupted, one final line, exit status 128 + 15; --resume finishes."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    sc, alone, _ = reference
+    scenario_file = tmp_path / "small.toml"
+    scenario_file.write_text(HEAD + AREAS)
+    run = tmp_path / "run"
+    argv = [sys.executable, "-m", "simulator.cli", "run", str(scenario_file), "-o", str(run), "--workers", "1"]
+    child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 300
+    try:
+        while not any(json.loads(p.read_text() or "{}").get("sim_s", 0) > 0 for p in run.glob(".progress/*.json")):
+            assert child.poll() is None and time.monotonic() < deadline, "the run ended before it could be stopped"
+            time.sleep(0.05)
+        child.send_signal(signal.SIGTERM)
+        err = child.communicate(timeout=120)[1]
+    finally:
+        child.kill()
+    assert child.returncode == 128 + signal.SIGTERM, err
+    assert err.rstrip().splitlines()[-1] == "leosim: interrupted (SIGTERM)" and "leaked" not in err, err
+    doc = json.loads((run / AREAS_MANIFEST).read_text())
+    assert doc["status"] == "interrupted" and any(e["status"] != "complete" for e in doc["areas"])
+    assert cli_main(argv[3:] + ["--resume", "--workers", "0", "--rate-workers", "0"]) == 0
+    for name, run_dir in alone.items():
+        _assert_same_rows(run_dir, run / f"area={name}")
+
+
+def test_the_summary_by_area_leaves_out_a_damaged_area_and_names_it(reference, tmp_path):
+    import shutil
+
+    from simulator.areas.summary import write_area_summary
+    from simulator.engine.recorder import chunk_path
+
+    sc, alone, result = reference
+    run = tmp_path / "run"
+    shutil.copytree(result.run_dir, run)
+    for name in ("areas_headline.csv", "areas_by_latitude.png"):
+        (run / name).unlink(missing_ok=True)
+    chunk_path(run / "area=quito", "rates", 1).write_bytes(b"not parquet")
+    damaged: dict[str, str] = {}
+    csv_path, png_path = write_area_summary(run, damaged)
+    assert list(damaged) == ["quito"] and "chunk-000001.parquet" in damaged["quito"]
+    table = pd.read_csv(csv_path)
+    assert list(table["area"].unique()) == [n for n in alone if n != "quito"] and png_path.stat().st_size > 0
+
+
+def test_an_area_failing_in_its_process_on_dask_reports_the_childs_error(reference, tmp_path):
+    """On Dask the area runs in a child process of the worker: its error line (type and message)
+    reaches areas.json and the AreaOutcome as the area's own, and the other areas complete."""
+    from simulator.engine.recorder import chunk_path
+
+    sc, _, _ = reference
+    run = tmp_path / "run"
+    run_areas(sc, output_dir=run, workers=0, progress=False, rate_workers=0, max_chunks=1)
+    chunk_path(run / "area=quito", "rates", 0).write_bytes(b"not parquet")
+    result = run_areas(sc, output_dir=run, workers=1, progress=False, resume=True, retries=1)
+    failed = {a.name: a.error for a in result.failed}
+    assert list(failed) == ["quito"]
+    assert re.fullmatch(r"InputError: .*chunk-000000\.parquet is damaged.*add --repair.*", failed["quito"])
+    entry = {e["name"]: e for e in json.loads((run / AREAS_MANIFEST).read_text())["areas"]}["quito"]
+    assert entry["status"] == "failed" and entry["error"] == failed["quito"]
+
+
+def test_a_child_that_ends_without_a_result_is_an_error_naming_the_area(reference, monkeypatch):
+    import sys
+
+    import simulator.areas.child as child
+    from simulator.areas.child import AreaProcessError, run_area_in_child
+
+    sc, _, _ = reference
+    area = next(iter(expand_areas(sc, "/nonexistent").values()))
+    monkeypatch.setattr(child, "child_command", lambda: [sys.executable, "-c", "import os, signal; "
+                                                         "os.kill(os.getpid(), signal.SIGKILL)"])
+    with pytest.raises(AreaProcessError, match=r"process of area quito ended with signal SIGKILL"):
+        run_area_in_child(area)

@@ -162,10 +162,12 @@ class RunData:
                    window_start=start, window_end=end, step_s=float(time_cfg["step_s"]), n_chunks=len(chunks))
 
     @classmethod
-    def from_areas_dir(cls, run_dir: str | Path) -> RunData:
+    def from_areas_dir(cls, run_dir: str | Path, *, damaged: dict[str, str] | None = None) -> RunData:
         """The multi-area run in ``run_dir`` (``areas.json``): one RunData per area with a manifest.
 
         Status, name and scenario come from ``areas.json``; the window spans the areas' windows.
+        With a ``damaged`` dict, an area that does not open (a damaged chunk file) is left out and
+        its one-line error put there under its name, instead of raising.
         """
         from ..areas.execute import AREAS_MANIFEST
 
@@ -175,8 +177,15 @@ class RunData:
             entries = doc["areas"]
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise InputError(f"{run_dir / AREAS_MANIFEST}: not a readable multi-area manifest ({exc})") from None
-        areas = {e["name"]: cls.from_run_dir(run_dir / e["directory"]) for e in entries
-                 if (run_dir / e["directory"] / "manifest.json").is_file()}
+        areas = {}
+        for e in entries:
+            if (run_dir / e["directory"] / "manifest.json").is_file():
+                try:
+                    areas[e["name"]] = cls.from_run_dir(run_dir / e["directory"])
+                except InputError as exc:
+                    if damaged is None:
+                        raise
+                    damaged[e["name"]] = str(exc)
         if not areas:
             raise InputError(f"{run_dir}: no area has started yet (no area=<name>/manifest.json); nothing to analyse")
         info = pd.DataFrame({AREA: [e["name"] for e in entries], "lat_deg": [e.get("lat_deg") for e in entries],

@@ -27,9 +27,12 @@ def run_areas_command(scenario: Scenario, args: argparse.Namespace) -> int:
                        retries=1 if args.retries is None else args.retries, resume=args.resume,
                        overwrite=args.overwrite, repair=args.repair, rate_workers=args.rate_workers, max_chunks=args.max_chunks)
     print(f"run directory: {result.run_dir} ({len(result.areas)} areas)")
-    written = write_area_summary(result.run_dir)
+    damaged: dict[str, str] = {}
+    written = write_area_summary(result.run_dir, damaged)
     if written:
         print(f"by area: {written[0]} (headline numbers), {written[1]} (vs latitude)")
+    for name, error in damaged.items():
+        print(f"area {name}: left out of the summary by area: {error}", file=sys.stderr)
     order = list(scenario.schemes.names), list(scenario.schemes.rsap_policies)
     summaries = {a.name: {k: _in_scenario_order(v, *order) for k, v in summarise_run(result.run_dir / f"area={a.name}").items()}
                  for a in result.areas if a.status == "complete"}

@@ -6,11 +6,13 @@ an area resumes from its last complete chunk exactly as a single run does, and t
 areas read as one dataset with an ``area`` column (``docs/outputs.md``). ``<run>/areas.json`` lists
 every area and its status; it is rewritten as areas finish.
 
-A task travels as (area scenario, options); the worker writes the area's files itself and returns
-a few numbers, so rows never pass through the scheduler. A task reopens its area directory with
+A task travels as (area scenario, options); on Dask the worker runs the area in a plain child
+process (:mod:`simulator.areas.child`), which writes the area's files itself and returns a few
+numbers, so rows never pass through the scheduler. A task reopens its area directory with
 resume when it holds a manifest, so a retry (``retries``) or a rerun with ``--resume`` continues
 from the area's last complete chunk, and an area already complete is not run again. Dask workers
-come from :mod:`simulator.experiments.dask_runner` (one thread and single-threaded BLAS each).
+come from :mod:`simulator.experiments.dask_runner` (one thread and single-threaded BLAS each);
+serial runs (``workers=0``) replay each area in this process.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from ..engine.manifest import MANIFEST_NAME, package_versions, write_atomic
+from ..engine.run import _signals_as_interrupt
 from ..errors import InputError
 from ..scenario import Scenario
 from .config import AREA_DIR_PREFIX, expand_areas, shared_satellite_pairs
@@ -229,7 +232,7 @@ def run_areas(scenario: Scenario, *, output_dir: str | Path | None = None, worke
         areas' files are checked on every resume, as a single run's are
     progress : bool — areas done, running areas' simulated time and an ETA on stderr
     rate_workers : int or None — serial runs only: as :func:`~simulator.engine.run.run_scenario`
-        (Dask workers evaluate rates in their own process)
+        (on Dask each area evaluates rates in its own child process)
     decision_threads : int or None — serial runs only: threads deciding one reclustering's schemes
         (default 2; Dask workers use 1, so that each area keeps to one core)
     max_chunks : int or None — stop each area after that many chunks in this call (resumable)
@@ -242,7 +245,9 @@ def run_areas(scenario: Scenario, *, output_dir: str | Path | None = None, worke
     AreasResult — failed areas are listed there and in ``areas.json``; the others' data are kept.
 
     The run directory is locked (:class:`~simulator.engine.lock.RunLock`) for the whole call, so a
-    second run or resume of it is refused with one line while this one goes on.
+    second run or resume of it is refused with one line while this one goes on. SIGTERM and SIGHUP
+    (in the main thread) end the call as Ctrl-C does: the cluster is closed, ``areas.json`` says
+    ``interrupted`` and :class:`~simulator.engine.run.RunInterrupted` is raised.
     """
     if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
         raise InputError(f"--retries={retries!r} must be an integer >= 0")
@@ -260,7 +265,7 @@ def run_areas(scenario: Scenario, *, output_dir: str | Path | None = None, worke
     unknown = sorted(set(only or ()) - set(areas))
     if unknown:
         raise InputError(f"unknown area {unknown[0]!r}; the scenario's areas: {', '.join(areas)}")
-    with _locked(run_dir, create=not resume):
+    with _locked(run_dir, create=not resume), _signals_as_interrupt():
         _prepare(run_dir, resume=resume, overwrite=overwrite)
         return _run_locked(scenario, areas, run_dir, start, workers=workers, scheduler=scheduler, retries=retries,
                            repair=repair, progress=progress, rate_workers=rate_workers,
@@ -355,20 +360,25 @@ def _on_dask(client, areas: dict[str, Scenario], todo: list[str], run_dir: Path,
              max_chunks: int | None, repair: bool, ledger: "_Ledger", reporter: "_Reporter",
              outcomes: dict[str, dict[str, Any]]) -> None:
     from ..experiments.dask_runner import finished_on_dask
+    from .child import AreaProcessError, run_area_in_child
 
     rank = {name: len(todo) - i for i, name in enumerate(todo)}  # Dask runs higher priorities first
 
     def submit(name: str, key: str):
-        # One area per single-threaded worker, on one core: rates in the worker's own process and one
-        # decision thread (two would compete with the other workers for the cores; the tables are the same).
-        return client.submit(run_area, areas[name], progress_file=str(run_dir / PROGRESS_DIR / f"{name}.json"),
+        # One area per single-threaded worker, on one core, in a child process of the worker
+        # (simulator.areas.child): rates in that process and one decision thread (two would compete
+        # with the other workers for the cores; the tables are the same).
+        return client.submit(run_area_in_child, areas[name], progress_file=str(run_dir / PROGRESS_DIR / f"{name}.json"),
                              rate_workers=0, max_chunks=max_chunks, repair=repair, decision_threads=1, key=key,
                              retries=retries, pure=False, priority=rank[name])
 
     for name, outcome, error in finished_on_dask(client, todo, submit, lambda name: f"area-{name}"):
         if error is not None:
             exc, tb = error
-            outcome = {"error": f"{type(exc).__name__}: {exc}", "traceback": tb}
+            if isinstance(exc, AreaProcessError):  # the area's own error, raised in its process
+                outcome = {"error": exc.line, "traceback": exc.child_traceback}
+            else:
+                outcome = {"error": f"{type(exc).__name__}: {exc}", "traceback": tb}
         outcomes[name] = outcome
         ledger.update(name, outcome)
         reporter.area_done(name)

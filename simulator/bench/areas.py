@@ -8,8 +8,9 @@ temporary run directories, in this order:
   a machine with two or more cores, two decision threads): the default serial run, ~1.2 cores busy;
 - ``serial, 1 core``: in a fresh process with single-threaded BLAS, rates evaluated in that process
   and one decision thread — each area on one core, as a Dask worker runs it (the matched baseline);
-- on a LocalCluster of each size in ``--workers`` (worker processes, one thread, BLAS
-  single-threaded, one decision thread; areas submitted costliest first);
+- on a LocalCluster of each size in ``--workers`` (worker processes with one thread, each area in
+  a child process of its worker with BLAS single-threaded and one decision thread; areas
+  submitted costliest first);
 - with ``--declared-order``, the largest cluster again with the areas submitted in declaration order.
 
 Per mode: the end-to-end wall time (cluster start included), the speed-up over the default serial
