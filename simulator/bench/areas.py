@@ -15,8 +15,9 @@ temporary run directories, in this order:
 
 Per mode: the end-to-end wall time (cluster start included), the speed-up over the default serial
 run (``speedup``) and over the one-core serial run (``speedup_1core``), the CPU seconds of the
-areas (summed over the processes that ran them), the peak resident memory of each process that
-ran areas (the largest, MiB), whether every table equals the serial run's row by row
+areas (summed over the processes that ran them), the CPU seconds of the whole mode
+(``cpu_s_all``: this process and every process it started, cluster and worker threads included),
+the peak resident memory of each process that ran areas (the largest, MiB), whether every table equals the serial run's row by row
 (``decisions.solve_s``, a wall-clock measurement, left out), and the 1-minute load average at the
 end (other jobs on the machine slow the wall times; the CPU seconds are less affected).
 """
@@ -26,6 +27,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
+import resource
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -75,9 +77,10 @@ def run(args: argparse.Namespace) -> list[dict]:
     with tempfile.TemporaryDirectory(prefix="leosim-bench-areas-") as tmp:
         for label, call in modes:
             out = Path(tmp) / label.replace(" ", "-").replace(",", "")
-            t0 = time.perf_counter()
+            t0, cpu0 = time.perf_counter(), _cpu_all_s()
             result = call(out)
             walls[label] = wall = time.perf_counter() - t0
+            cpu_all = _cpu_all_s() - cpu0
             ran = [a for a in result.areas if a.name in names]
             if not all(a.status == "complete" for a in ran):
                 bad = next(a for a in ran if a.status != "complete")
@@ -85,12 +88,19 @@ def run(args: argparse.Namespace) -> list[dict]:
             rows.append({
                 "mode": label, "areas": len(ran), "sim_s_per_area": time_cfg.duration_s, "wall_s": wall,
                 "speedup": walls["serial"] / wall, "speedup_1core": walls.get("serial, 1 core", wall) / wall,
-                "cpu_s": sum(a.cpu_s or 0.0 for a in ran),
+                "cpu_s": sum(a.cpu_s or 0.0 for a in ran), "cpu_s_all": cpu_all,
                 "processes": len({(a.host, a.pid) for a in ran}),
                 "peak_rss_mb_per_process": max(a.peak_rss_mb or 0.0 for a in ran),
                 "rows_identical": _same_rows(Path(tmp) / "serial", out, names), "load_1min": os.getloadavg()[0],
             })
     return rows
+
+
+def _cpu_all_s() -> float:
+    """User + system CPU seconds of this process and of every process it started and waited for
+    (Dask scheduler, nannies, workers, their areas' processes, rate workers), s."""
+    me, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
 
 
 def _one_core(scenario, out: Path, common: dict):
