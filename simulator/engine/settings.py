@@ -19,8 +19,9 @@ class ReplayTuning:
 
     Attributes
     ----------
-    max_group_steps : int — pending logging steps of a lane evaluated at the latest in one rate call
-        (bounds the CSI block's memory; :class:`~simulator.engine.ratelog.RateLog`)
+    max_group_steps : int — logging steps of a lane evaluated at most in one rate call; groups end at
+        the latest at the chunk's steps k · max_group_steps (bounds the CSI block's memory, and lanes
+        sharing a decision share the call; :class:`~simulator.engine.ratelog.RateLog`)
     gain_block_steps : int — logging steps whose β the RSAP rule gets from one vectorised CSI call
         (:meth:`~simulator.engine.instant.InstantView.gain_now`)
     rates_held : int — closed rate blocks after which the ready ones are written (in order)
