@@ -6,6 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from leo_snapshot import snapshot
+from test_replay import TEXT  # the replay tests' short scenario (cluster, serving and reusing schemes)
+from test_replay import _frames as _tables  # every table in written order, without solve_s
 
 from simulator.cooperation import schemes as registry
 from simulator.cooperation.decision import DecideContext, Scheme
@@ -17,52 +19,13 @@ from simulator.engine.decisions import (
     ThreadDecisions,
     decision_pool,
 )
-from simulator.engine.recorder import read_table
 from simulator.engine.run import run_scenario
 from simulator.engine.settings import ReplayTuning
 from simulator.radio.params import paper000_params
 from simulator.scenario import parse_scenario
 
-SCHEMES = ["cf-mntn-smrt", "alg1-uniform", "cf-mmimo-imrt", "single-smrt", "uc-dmimo"]
-TEXT = f"""
-name = "pools"
-seed = 5
-[time]
-start_utc = 2026-01-01T00:00:00Z
-duration_s = 120
-step_s = 2.0
-[constellation]
-preset = "starlink-shell1"
-[users]
-disc = {{ center_lat_deg = 42.36, center_lon_deg = -71.06, radius_km = 150, count = 5, seed = 4 }}
-[radio]
-n_h = 4
-n_v = 4
-n_beams = 16
-[schemes]
-names = {SCHEMES!r}
-rsap_policies = ["best-channel", "max-service-time"]
-[events]
-min_elevation_deg = 25.0
-csi_period_s = 2.0
-min_recluster_interval_s = 15.0
-k_max = 3
-max_candidate_sats = 8
-[output]
-chunk_s = 60
-""".replace("'", '"')
-TABLES = ("rates", "handovers", "clusters", "decisions", "events")
-
-
-def _tables(run_dir) -> dict[str, pd.DataFrame]:
-    """Every table in the order it was written; ``decisions.solve_s`` (wall clock) left out."""
-    frames = {t: read_table(run_dir, t) for t in TABLES}
-    frames["decisions"] = frames["decisions"].drop(columns="solve_s")
-    return frames
-
-
 def test_processes_threads_and_inline_write_the_same_tables_row_by_row(tmp_path, monkeypatch):
-    scenario = parse_scenario(TEXT)
+    scenario = parse_scenario(TEXT.replace("'", '"'))
     sent = []
     merged_init = decisions._Merged.__init__
 
