@@ -90,3 +90,30 @@ def test_workers_return_the_reused_run_and_leave_run_time_schemes_to_the_replay(
         assert called  # decided in this process: the worker's registry does not have it
     finally:
         pool.close()
+
+
+def test_an_interrupted_run_leaves_no_decision_worker_and_resumes_to_the_same_tables(tmp_path, monkeypatch):
+    import multiprocessing
+
+    from simulator.engine import replay as replay_module
+
+    scenario = parse_scenario(TEXT.replace("'", '"'))
+    tuning = ReplayTuning(decision_pool="processes")
+    whole = _tables(run_scenario(scenario, output_dir=tmp_path / "whole", tuning=tuning))
+    original = replay_module.Replay.run_chunk
+    calls = {"n": 0}
+
+    def interrupted(self, t0, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return original(self, t0, **kwargs)
+
+    monkeypatch.setattr(replay_module.Replay, "run_chunk", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run_scenario(scenario, output_dir=tmp_path / "cut", tuning=tuning)
+    assert not multiprocessing.active_children()  # the pool was shut down with the run
+    monkeypatch.setattr(replay_module.Replay, "run_chunk", original)
+    resumed = _tables(run_scenario(scenario, output_dir=tmp_path / "cut", resume=True, tuning=tuning))
+    for table, df in whole.items():
+        pd.testing.assert_frame_equal(df, resumed[table], obj=table)
