@@ -7,7 +7,6 @@ import pandas as pd
 import pytest
 from leo_snapshot import snapshot
 from test_replay import TEXT  # the replay tests' short scenario (cluster, serving and reusing schemes)
-from test_replay import _frames as _tables  # every table in written order, without solve_s
 
 from simulator.cooperation import schemes as registry
 from simulator.cooperation.decision import DecideContext, Scheme
@@ -19,10 +18,19 @@ from simulator.engine.decisions import (
     ThreadDecisions,
     decision_pool,
 )
+from simulator.engine.recorder import read_table
 from simulator.engine.run import run_scenario
 from simulator.engine.settings import ReplayTuning
 from simulator.radio.params import paper000_params
 from simulator.scenario import parse_scenario
+
+TABLES = ("rates", "handovers", "clusters", "decisions", "events")
+
+
+def _tables(run_dir) -> dict[str, pd.DataFrame]:
+    """Every table in the order it was written, without ``decisions.solve_s`` (wall clock)."""
+    return {t: read_table(run_dir, t).drop(columns=["solve_s"] if t == "decisions" else []) for t in TABLES}
+
 
 def test_processes_threads_and_inline_write_the_same_tables_row_by_row(tmp_path, monkeypatch):
     scenario = parse_scenario(TEXT.replace("'", '"'))
