@@ -22,6 +22,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--rate-workers", type=int, choices=(0, 1), metavar="{0,1}",
                    help="1: evaluate the logged rates in a worker process beside the event loop; 0: in this "
                         "process (same output). Default: 1 on a machine with two or more cores")
+    p.add_argument("--decision-pool", choices=("auto", "threads", "processes"), default=None,
+                   help="where the decisions of a reclustering run at once: threads, worker processes, or auto "
+                        "(processes from 40 users on; same output)")
     p.add_argument("--workers", type=int, metavar="N",
                    help="scenarios with [areas]: Dask LocalCluster worker processes, one area per task "
                         "(default: the cores available); 0 runs the areas one after another in this process")
@@ -36,11 +39,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     from ..engine.run import run_scenario, summarise_run
+    from ..engine.settings import ReplayTuning
     from ..scenario import load_scenario, locate_error
 
     if args.max_chunks is not None and args.max_chunks < 1:
         raise InputError(f"--max-chunks={args.max_chunks} must be >= 1")
     scenario = load_scenario(args.scenario)
+    if scenario.areas is not None and args.decision_pool is not None:
+        raise InputError("--decision-pool applies to scenarios without [areas] (an area decides in its own process)")
     if scenario.areas is not None:
         from ..areas.cli import run_areas_command
 
@@ -53,7 +59,9 @@ def _run(args: argparse.Namespace) -> int:
         with reporter:
             run_dir = run_scenario(scenario, output_dir=args.output, resume=args.resume, overwrite=args.overwrite,
                                    progress=reporter.update, max_chunks=args.max_chunks,
-                                   rate_workers=args.rate_workers, repair=args.repair, notice=_notice)
+                                   rate_workers=args.rate_workers, repair=args.repair, notice=_notice,
+                                   tuning=None if args.decision_pool is None else
+                                   ReplayTuning(decision_pool=args.decision_pool))
     except ScenarioError as exc:  # found while reading the inputs: say which scenario and where
         raise locate_error(exc, args.scenario) from None
     print(f"run directory: {run_dir}")

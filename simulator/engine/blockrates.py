@@ -49,6 +49,10 @@ class BlockRates:
     csi_period_ns : int — CSI refresh period; the precoders of a step use the last refresh
     """
 
+    #: Results remembered by content (:meth:`rates`): enough for every lane of a replay between two
+    #: flushes of the two lanes sharing a decision (a few MB at 100 users).
+    RATES_HELD = 64
+
     def __init__(self, evaluator: RateEvaluator, params: RadioParams, draws: LinkDraws, min_elevation_deg: float,
                  beam_target_m: np.ndarray | None, static_users: bool, csi_period_ns: int) -> None:
         self.evaluator, self.params, self.draws = evaluator, params, draws
@@ -78,8 +82,9 @@ class BlockRates:
         """SINR and SE (b − a, U) of decision ``d`` on the satellites ``sats`` over the chunk's steps
         a … b−1 (``d.power`` and ``d.mask`` either (S, U) or per step (b − a, S, U)).
 
-        The last few results are remembered by content: both RSAP policies of a scheme whose
-        decision does not depend on the policy evaluate the same decision over the same steps.
+        The last :data:`RATES_HELD` results are remembered by content: both RSAP policies of a scheme
+        whose decision does not depend on the policy evaluate the same decision over the same steps
+        (their groups end on the same grid, :class:`~simulator.engine.ratelog.RateLog`).
         """
         key = (model, a, b, sats.tobytes(), d.power.tobytes(), d.mask.tobytes(), d.serving.tobytes(),
                None if d.beam is None else d.beam.tobytes(), None if d.pilots is None else d.pilots.tobytes())
@@ -107,7 +112,7 @@ class BlockRates:
         true = block.steps(slice(a - r0, b - r0))
         prec = block.steps(np.searchsorted(g["step_ns"][idx], refresh))
         result = self.evaluator(model, true, prec, restrict(d, ok))
-        if len(self._rates_memo) >= 4:
+        if len(self._rates_memo) >= self.RATES_HELD:
             self._rates_memo.pop(next(iter(self._rates_memo)))
         self._rates_memo[key] = result
         return result

@@ -9,7 +9,6 @@ after the backhaul delay; the SimPy processes (:mod:`simulator.engine.replay`) o
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import fields, replace
 
 import numpy as np
@@ -17,7 +16,8 @@ import numpy as np
 from ..constants import NS_PER_S
 from ..cooperation.repair import repair
 from ..cooperation.rsap import prefer_lasting
-from ..cooperation.schemes import DecideContext, SchemeDecision, decide, reused_names
+from ..cooperation.schemes import DecideContext, SchemeDecision, reused_names
+from .decisions import decision_pool
 from .geometry import to_local
 from .instant import InstantView
 from .lanes import Lane, PendingDecision, carry_decision, remap_rsap_state
@@ -47,8 +47,8 @@ class CentralNode:
         self.lanes, self.s, self.ctx = lanes, settings, ctx
         self.view, self.log, self.rows = view, log, rows
         self.wake: Callable[[], None] = lambda: None
-        self._pool = ThreadPoolExecutor(max_workers=settings.tuning.decision_threads,
-                                        thread_name_prefix="leosim-decide")
+        self._pool = decision_pool(ctx, settings.tuning.decision_threads, settings.tuning.decision_pool,
+                                   view.n_user)
         self.vis_sats = np.zeros(0, np.int64)
         self.last_recluster_ns: int | None = None
         self.recluster_due_ns: int | None = None
@@ -57,7 +57,7 @@ class CentralNode:
     STATE = ("lanes", "vis_sats", "last_recluster_ns", "recluster_due_ns", "reclusterings")
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._pool.close()
 
     # ----------------------------------------------------------------- visibility
     def update_visible(self, t: int) -> None:
@@ -149,17 +149,16 @@ class CentralNode:
         for lane in sorted(lanes, key=lambda lane: lane.name not in reused):
             key = _decision_key(lane)
             if key not in jobs and lane.spec.reuses is None:
-                jobs[key] = self._pool.submit(decide, lane.name, seen, self.ctx, to_local(lane.rsap, cand),
+                jobs[key] = self._pool.submit(lane.name, seen, to_local(lane.rsap, cand),
                                               carry_decision(lane.decision, lane.sats, cand), cache)
         decided: dict = {}
         for lane in lanes:
             key = _decision_key(lane)
             if key not in decided:
-                if key in jobs:
-                    decided[key] = jobs[key].result()
-                else:
-                    decided[key] = decide(lane.name, seen, self.ctx, to_local(lane.rsap, cand),
-                                          carry_decision(lane.decision, lane.sats, cand), cache)
+                if key not in jobs:  # reuses a run read above: decided here, with the cache it left
+                    jobs[key] = self._pool.inline(lane.name, seen, to_local(lane.rsap, cand),
+                                                  carry_decision(lane.decision, lane.sats, cand), cache)
+                decided[key] = jobs[key].result()
                 self.rows.decision(t, lane.name, trigger, decided[key])
             self.schedule(lane, t, cand, decided[key], csi, trigger)
 
@@ -177,7 +176,7 @@ class CentralNode:
                 self.schedule(lane, t, cand, None, None, trigger)
             return
         seen = self.for_decision(t, cand, csi)
-        jobs = [self._pool.submit(decide, lane.name, seen, self.ctx, to_local(lane.rsap, cand),
+        jobs = [self._pool.submit(lane.name, seen, to_local(lane.rsap, cand),
                                   carry_decision(lane.decision, lane.sats, cand)) for lane in lanes]
         for lane, job in zip(lanes, jobs):
             decision = job.result()

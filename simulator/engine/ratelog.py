@@ -6,6 +6,8 @@ satellites, beams and pilots are evaluated together in one vectorised call (a *g
 power weights where a local repair changed them and the scheme's rate model accepts them. Groups go
 to the rate backend (in this process or a worker, :mod:`simulator.engine.blockrates`); their rows
 are appended in the order the groups were closed, as their results come in and at the chunk's end.
+A group ends at the latest at a multiple of ``max_group_steps`` steps from the chunk's start, so the
+lanes that share a decision close identical groups and the backend evaluates each once.
 Sets of serving satellites come every second or two in a large constellation, so most segments are
 one or two steps long.
 """
@@ -35,7 +37,7 @@ class RateLog:
     epoch_ns : int — scenario epoch, ns since 1970 UTC
     sat_ids : ndarray, shape (S_total,), int64 — NORAD number of each catalogue index
     n_user : int
-    max_group_steps : int — pending steps of a lane evaluated at the latest in one call
+    max_group_steps : int — groups end at the latest at the chunk's steps k · max_group_steps
     rates_held : int — closed groups after which the ready ones are written
     """
 
@@ -67,13 +69,21 @@ class RateLog:
         lane.logged_until_ns = max(lane.logged_until_ns, t_end)
         if b <= a:
             return
-        seg = Segment(int(a), int(b), lane.decision, lane.sats, lane.rsap.copy(), lane.serving_count(),
-                      None if lane.decision is None else lane.decided_ns)
-        if lane.segments and not self.joins(lane, lane.segments[-1], seg):
-            self.evaluate(lane)
-        lane.segments.append(seg)
-        if seg.b - lane.segments[0].a >= self.max_group_steps:
-            self.evaluate(lane)
+        rsap, n_serving = lane.rsap.copy(), lane.serving_count()
+        decided = None if lane.decision is None else lane.decided_ns
+        m = self.max_group_steps
+        while a < b:
+            # Groups end at the latest at the chunk's step multiples of max_group_steps: lanes that
+            # share a decision (the two RSAP policies of a cluster-mode scheme) then close the same
+            # groups, whose rates the backend evaluates once (BlockRates remembers them by content).
+            cut = min(int(b), (int(a) // m + 1) * m)
+            seg = Segment(int(a), cut, lane.decision, lane.sats, rsap, n_serving, decided)
+            if lane.segments and not self.joins(lane, lane.segments[-1], seg):
+                self.evaluate(lane)
+            lane.segments.append(seg)
+            if cut % m == 0:
+                self.evaluate(lane)
+            a = cut
 
     def joins(self, lane: Lane, prev: Segment, seg: Segment) -> bool:
         """Whether ``seg`` can be evaluated in one call with ``prev``: the same satellites, serving

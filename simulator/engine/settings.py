@@ -19,8 +19,9 @@ class ReplayTuning:
 
     Attributes
     ----------
-    max_group_steps : int — pending logging steps of a lane evaluated at the latest in one rate call
-        (bounds the CSI block's memory; :class:`~simulator.engine.ratelog.RateLog`)
+    max_group_steps : int — logging steps of a lane evaluated at most in one rate call; groups end at
+        the latest at the chunk's steps k · max_group_steps (bounds the CSI block's memory, and lanes
+        sharing a decision share the call; :class:`~simulator.engine.ratelog.RateLog`)
     gain_block_steps : int — logging steps whose β the RSAP rule gets from one vectorised CSI call
         (:meth:`~simulator.engine.instant.InstantView.gain_now`)
     rates_held : int — closed rate blocks after which the ready ones are written (in order)
@@ -29,7 +30,11 @@ class ReplayTuning:
         whole chunk they cost ~300 MB at its end)
     trim_every_reclusterings : int — reclusterings between two releases of the allocator's free
         memory (:func:`~simulator.engine.memory.release_free_memory`)
-    decision_threads : int — threads deciding the schemes of one reclustering at once
+    decision_threads : int — decisions of one reclustering taken at once (1: one after another, in
+        the replay's thread)
+    decision_pool : str — where they run when ``decision_threads`` > 1: ``"threads"``,
+        ``"processes"`` (spawned workers, :mod:`~simulator.engine.decisions`) or ``"auto"``
+        (processes from :data:`~simulator.engine.decisions.PROCESS_MIN_USERS` users on)
     """
 
     max_group_steps: int = 120
@@ -38,12 +43,15 @@ class ReplayTuning:
     rows_held: int = 200_000
     trim_every_reclusterings: int = 20
     decision_threads: int = 2
+    decision_pool: str = "auto"
 
     def __post_init__(self) -> None:
         for name in ("max_group_steps", "gain_block_steps", "rates_held", "rows_held", "trim_every_reclusterings",
                      "decision_threads"):
             if not (isinstance(getattr(self, name), int) and getattr(self, name) >= 1):
                 raise ValueError(f"ReplayTuning.{name}={getattr(self, name)!r}: a positive integer")
+        if self.decision_pool not in ("auto", "threads", "processes"):
+            raise ValueError(f"ReplayTuning.decision_pool={self.decision_pool!r}: auto, threads or processes")
 
 
 @dataclass(frozen=True)
