@@ -78,7 +78,8 @@ class LinkSinr:
     valid : ndarray, shape (K, c), bool — slots that are links
     b : ndarray, shape (K, c) — b_{l,j} of each slot
     W : ndarray, shape (K, c, K) — W[j, i, k]: Σ of the squares of G_kj's rows that touch slot i only
-    H : ndarray, shape (K, c, K·m) — H[j, i, k·m + r] = row r of G_kj's other rows (restricted) on slot i
+    H : ndarray, shape (K, c, K·m) — H[j, i, k·m + r] = row r of G_kj's other rows (restricted) on slot i;
+        m = 0 when no row touches several slots (no coupling: sZF, phase-averaged)
     n_terms : int — nonzero entries of W and H (the interference terms in play)
     """
 
@@ -112,7 +113,7 @@ class LinkSinr:
         single = ((H != 0.0).any(axis=2).sum(axis=1) <= 1) & rvalid  # (K_j, m)
         self.W = np.einsum("jikr,jr->jik", H * H, single.astype(float))  # (K_j, c, K_k)
         dense = rvalid & ~single
-        md = max(int(dense.sum(axis=1).max(initial=0)), 1)
+        md = int(dense.sum(axis=1).max(initial=0))  # 0 without coupling: no H products at all
         didx = np.argsort(~dense, axis=1, kind="stable")[:, :md]
         dvalid = np.arange(md)[None, :] < dense.sum(axis=1)[:, None]
         H = np.take_along_axis(H, didx[:, None, None, :], axis=3) * dvalid[:, None, None, :]
@@ -146,8 +147,8 @@ class LinkSinr:
                 dense.append(np.where(single[:, None, None], 0.0, row))
         self.W = W
         self.coupled = bool(dense)
-        self.m = max(len(dense), 1)
-        H = np.stack(dense, axis=-1) if dense else np.zeros((n_user, c, n_user, 1))
+        self.m = len(dense)  # 0 without coupling (sZF, phase-averaged): the H products vanish
+        H = np.stack(dense, axis=-1) if dense else np.zeros((n_user, c, n_user, 0))
         self.H = np.ascontiguousarray(H.reshape(n_user, c, n_user * self.m))
         self._W_flat = self.W.reshape(n_user * c, n_user)
         self.n_terms = int(np.count_nonzero(self.W) + np.count_nonzero(self.H))
@@ -194,7 +195,7 @@ class LinkSinr:
 
     def den_grads(self, q: np.ndarray, proj: np.ndarray) -> np.ndarray:
         """½ ∇_q of every user's interference-plus-noise, shape (K_j, c, K_k)."""
-        Hk = self.H.reshape(self.n_user, -1, self.n_user, self.m)
+        Hk = self.H.reshape(self.n_user, self.valid.shape[1], self.n_user, self.m)
         return np.einsum("jikr,jkr->jik", Hk, proj) + self.W * q[:, :, None]
 
     def leakage(self) -> np.ndarray:
