@@ -102,12 +102,19 @@ def _cone_factory(backend: str) -> ProblemFactory:
 
 
 def _first_order_factory(model: LinkSinr) -> ProblemFactory:
+    last: list[FirstOrderProblem] = []  # the previous problem of the run: its last gradient step
+
     def factory(coeffs: SinrCoefficients, variables: np.ndarray, k_max: int | None, method: str) -> object:
         if isinstance(coeffs, MomentCoefficients) and variables.sum() <= SUBMODEL_SHARE * model.n_links:
             # the reweighting pins links and the polish keeps K_max per satellite: a layout of the
             # variable links alone (a gather of K² c numbers) makes every gradient step cheaper
-            return FirstOrderProblem(LinkSinr(coeffs, variables), variables, k_max=k_max)
-        return FirstOrderProblem(model, variables, k_max=k_max)
+            problem = FirstOrderProblem(LinkSinr(coeffs, variables), variables, k_max=k_max)
+        else:
+            problem = FirstOrderProblem(model, variables, k_max=k_max)
+        if last:  # the same objective on (nearly) the same links: start from its step, not from 1
+            problem.step_size = last[0].step_size
+        last[:] = [problem]
+        return problem
 
     return factory
 
