@@ -324,3 +324,20 @@ def test_degenerate_program_stops_with_a_certified_bound():
     # the same data scaled out of degeneracy are optimised as before
     d3 = algorithm1(SinrCoefficients(b=b2 * 10.0, G=G2, noise=1e-12), k_max=2)
     assert d3.status == "optimal" and d3.min_sinr > DEGENERATE_SINR
+
+
+def test_warm_margin_lets_a_clustered_predecessor_through():
+    """The cold start point spreads power over every usable link; a K_max-clustered predecessor sits
+    below it even when it is a good start. warm_margin > 1 takes it, and the result is still valid."""
+    rng = np.random.default_rng(33)
+    coeffs = synthetic_coefficients(rng, 10, 6, phases=False)
+    d = algorithm1(coeffs, 2)
+    moved = SinrCoefficients(b=coeffs.b * (1 + 1e-2 * rng.standard_normal(coeffs.b.shape)), G=coeffs.G, noise=coeffs.noise)
+    plain = algorithm1(moved, 2, warm_start=d)
+    taken = algorithm1(moved, 2, warm_start=d, warm_margin=1e6)
+    assert_valid(taken, moved, 2)
+    assert "started cold" not in taken.reason
+    refused = algorithm1(moved, 2, warm_start=d, warm_margin=1e-6)
+    assert "started cold" in refused.reason and "/ 1e-06" in refused.reason
+    assert taken.inner_iters <= refused.inner_iters
+    assert plain.min_sinr > 0 and np.log2(1 + taken.min_sinr) >= 0.97 * np.log2(1 + refused.min_sinr)

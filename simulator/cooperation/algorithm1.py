@@ -572,6 +572,7 @@ def algorithm1(
     inner: str = "hybrid",
     problem_factory: ProblemFactory | None = None,
     backend: str = "auto",
+    warm_margin: float = 1.0,
 ) -> Decision:
     """Joint clustering and max-min power allocation: Algorithm 1 of 000 (eqs 29–37).
 
@@ -590,6 +591,9 @@ def algorithm1(
     warm_start : Decision, optional — previous decision of the same shape: its power is the start
         point and ω = 1 / (p^2 + ε) at it (eq 30; links it did not allow and users it did not serve
         get ω = 1), if that point beats the cold start point on ``coeffs`` (else a cold start, noted)
+    warm_margin : float — the warm start is taken when its min SINR times this beats the cold start
+        point's; the cold point is a dense allocation over every usable link, which no K_max clustering
+        matches, so a margin > 1 lets a good clustered predecessor through (docs/algorithm1.md)
     max_outer, max_inner : int — iteration limits of the reweighting and of each P3 solve
     tol : float — relative min-SINR gain at which a P3 solve stops
     reweight_steps : int or None — P3 steps per reweighting iteration after the first (the first
@@ -645,14 +649,15 @@ def algorithm1(
     first_accuracy = ACCURACY_COLD
     if warm_start is not None and np.shape(warm_start.power) == usable.shape:
         warm = _seed(np.asarray(warm_start.power, dtype=float) * usable, usable, users)
-        if _min_sinr(run.model, _scale_into(warm, None, None), users) > _min_sinr(run.model, p, users):
+        if warm_margin * _min_sinr(run.model, _scale_into(warm, None, None), users) > _min_sinr(run.model, p, users):
             p, cold, first_accuracy = warm, refine, ACCURACY_FIRST
             omega = 1.0 / (warm**2 + epsilon)  # eq 30 at the previous decision
             if warm_start.allowed is not None:
                 omega[usable & ~np.asarray(warm_start.allowed, dtype=bool)] = 1.0
             omega[:, ~(np.asarray(warm_start.power) > 0.0).any(axis=0)] = 1.0  # users it did not serve
         else:
-            notes.append("warm start no better than the cold start point on the new coefficients: started cold")
+            notes.append("warm start no better than the cold start point on the new coefficients"
+                         + (f" / {warm_margin:g}" if warm_margin != 1.0 else "") + ": started cold")
     stop = _degenerate(run, _scale_into(p, None, None), usable, b, k_max, notes, start, omega, outer=0)
     if stop is not None:
         return stop
