@@ -24,6 +24,8 @@ power weights p_{l,k}. The outer loop replaces the support-size constraint (29c)
   pruning enforces K_max and the reason says so;
 * the cone programs of a step that is expected to gain much are solved loosely (solver tolerance
   1e-2 × the last gain, at most 1e-2, at least 1e-5): every point is re-evaluated exactly anyway.
+* a program no clustering can lift above SINR 1e-6 (certified: the noise-only bound, or the dual
+  bound of the relaxation after the first P3) stops there with ``status="degenerate"``.
 """
 
 from __future__ import annotations
@@ -58,9 +60,9 @@ ACCURACY_FIRST = 1e-3  #: solver tolerance of the first step of a P3 solve (the 
 ACCURACY_COLD = 1e-2  #: ... of the first step from a cold start, which gains tens of per cent
 ACCURACY_PER_GAIN = 1e-2  #: later steps are solved to this fraction of the last relative gain
 #: a program is degenerate when no clustering can bring every user above this SINR (−60 dB, 1.4e-6
-#: bit/s/Hz): after the first P3, whose point is below it, an upper bound on P1's optimum (the
-#: relaxation over every usable link without 29c, :func:`~.firstorder.gap_certificate`) is checked
-#: against it and Algorithm 1 stops there (``status="degenerate"``)
+#: bit/s/Hz): certified upper bounds on P1's optimum (the noise-only bound before any solve; the
+#: dual bound of the relaxation over every usable link after a first P3 that ends below it) are
+#: checked against it and Algorithm 1 stops there (``status="degenerate"``, see :func:`_degenerate`)
 DEGENERATE_SINR = 1e-6
 ACCURACY_LOOSEST = 1e-2  #: the loosest solver tolerance used
 #: the first-order path lays out a P3 on its variable links alone when they are at most this share
@@ -151,14 +153,16 @@ class Decision:
     solve_s : float, s — wall time of the call
     status : str — ``"optimal"``; ``"uniform"`` (uniform power, no optimisation); ``"degenerate"``
         (:func:`algorithm1`: a certified bound keeps every clustering below DEGENERATE_SINR, so the
-        first P3 point pruned to K_max is returned unpolished); or ``"fallback:no-link"``, ``"fallback:solver"``, ``"fallback:invalid-noise"``
+        start or first P3 point pruned to K_max is returned unpolished); or ``"fallback:no-link"``,
+        ``"fallback:solver"``, ``"fallback:invalid-noise"``
     reason : str — what was done beyond the plain algorithm (empty when nothing)
     history : tuple of float — min SINR after each accepted inner step (non-decreasing per loop)
     omega : ndarray, shape (L, K) or None — final reweighting weights ω (for warm starts)
     allowed : ndarray, shape (L, K), bool or None — the usable links the decision was taken over
     certificate : float — relative gap t_up / min_sinr − 1 to an upper bound t_up on the optimum of
         the final power allocation (max-min SINR on ``cluster``, 37d–e) by Lagrangian duality
-        (:func:`~.firstorder.gap_certificate`); NaN when nothing was optimised
+        (:func:`~.firstorder.gap_certificate`); NaN when nothing was optimised; ``"degenerate"``: the
+        degeneracy bound / min_sinr − 1
     backend : str — the solver path taken: ``"firstorder"``, or ``"auto"``/``"ipm"``/``"clarabel"``
         for the cone programs of :mod:`.socp` (empty when nothing was solved)
     n_unadmitted : int — users left out by the capacity rule of :func:`admit` (power 0, SINR 0)
@@ -462,7 +466,7 @@ def _degenerate(run: _Run, p: np.ndarray, usable: np.ndarray, b: np.ndarray, k_m
     1e-12 even without interference): ``p`` is pruned to K_max per satellite and returned with
     ``status="degenerate"``, the bound in ``reason`` and ``certificate`` = bound / min SINR − 1.
     """
-    t = _min_sinr(run.model, p, run.users)
+    t = _min_sinr(run.model, p, run.users) if outer else 0.0
     if outer == 0:
         bound, how = _noise_bound(run, usable, b), "noise-only bound (Σ_l b_lk)² / σ²"
     elif 0.0 < t < DEGENERATE_SINR:
@@ -475,7 +479,7 @@ def _degenerate(run: _Run, p: np.ndarray, usable: np.ndarray, b: np.ndarray, k_m
     cluster = _serve_everyone(_prune(p, b, usable & (p > 0.0), k_max), p, b, usable & (p > 0.0), k_max)
     final = _scale_into(p * cluster, None, None)
     t_final = _min_sinr(run.model, final, run.users)
-    where = "the cold start point" if outer == 0 else "the first P3 point"
+    where = "the start point" if outer == 0 else "the first P3 point"
     notes.append(f"degenerate: no clustering gives every user a SINR above {bound:.2e} ({how}, < {DEGENERATE_SINR:g}); "
                  f"{where} pruned to K_max, not optimised further")
     return run.decision(final, cluster, usable, outer=outer, status="degenerate", notes=notes, omega=omega, start=start,
