@@ -296,3 +296,48 @@ def test_doctests():
     import doctest
 
     assert doctest.testmod(a1).failed == 0
+
+
+def test_degenerate_program_stops_with_a_certified_bound():
+    """No clustering can lift the weakest user above DEGENERATE_SINR: stop early, say so, serve every user."""
+    from simulator.cooperation.algorithm1 import DEGENERATE_SINR
+
+    rng = np.random.default_rng(3)
+    n_sat, n_user = 4, 12
+    # noise-only bound: (Σ_l b_lk)² / σ² < 1e-6 for the weakest user (user 0)
+    b = rng.uniform(0.5, 1.0, (n_sat, n_user))
+    b[:, 0] = 1e-4
+    G = np.zeros((n_user, n_user, 1, n_sat))
+    c = SinrCoefficients(b=b, G=G, noise=1.0)
+    d = algorithm1(c, k_max=4)
+    assert d.status == "degenerate" and "noise-only bound" in d.reason
+    assert d.min_sinr <= (n_sat * 1e-4) ** 2 < DEGENERATE_SINR
+    assert d.cluster.sum(axis=1).max() <= 4 and d.cluster.any(axis=0).all()
+    assert np.all(np.sum(d.power**2, axis=1) <= 1.0 + 1e-9) and np.isfinite(d.certificate)
+    # interference-limited: the noise bound is large, the dual bound after the first P3 is not
+    b2 = np.full((2, 2), 4e-4)
+    G2 = np.zeros((2, 2, 1, 2))
+    G2[0, 1, 0, :] = G2[1, 0, 0, :] = 1.0  # each user's power reaches the other through both satellites
+    d2 = algorithm1(SinrCoefficients(b=b2, G=G2, noise=1e-12), k_max=2)
+    assert d2.status == "degenerate" and "dual bound" in d2.reason
+    assert d2.min_sinr < DEGENERATE_SINR and d2.min_sinr * (1.0 + d2.certificate) < DEGENERATE_SINR
+    # the same data scaled out of degeneracy are optimised as before
+    d3 = algorithm1(SinrCoefficients(b=b2 * 10.0, G=G2, noise=1e-12), k_max=2)
+    assert d3.status == "optimal" and d3.min_sinr > DEGENERATE_SINR
+
+
+def test_warm_margin_lets_a_clustered_predecessor_through():
+    """The cold start point spreads power over every usable link; a K_max-clustered predecessor sits
+    below it even when it is a good start. warm_margin > 1 takes it, and the result is still valid."""
+    rng = np.random.default_rng(33)
+    coeffs = synthetic_coefficients(rng, 10, 6, phases=False)
+    d = algorithm1(coeffs, 2)
+    moved = SinrCoefficients(b=coeffs.b * (1 + 1e-2 * rng.standard_normal(coeffs.b.shape)), G=coeffs.G, noise=coeffs.noise)
+    plain = algorithm1(moved, 2, warm_start=d)
+    taken = algorithm1(moved, 2, warm_start=d, warm_margin=1e6)
+    assert_valid(taken, moved, 2)
+    assert "started cold" not in taken.reason
+    refused = algorithm1(moved, 2, warm_start=d, warm_margin=1e-6)
+    assert "started cold" in refused.reason and "/ 1e-06" in refused.reason
+    assert taken.inner_iters <= refused.inner_iters
+    assert plain.min_sinr > 0 and np.log2(1 + taken.min_sinr) >= 0.97 * np.log2(1 + refused.min_sinr)

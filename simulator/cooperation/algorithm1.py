@@ -24,6 +24,8 @@ power weights p_{l,k}. The outer loop replaces the support-size constraint (29c)
   pruning enforces K_max and the reason says so;
 * the cone programs of a step that is expected to gain much are solved loosely (solver tolerance
   1e-2 × the last gain, at most 1e-2, at least 1e-5): every point is re-evaluated exactly anyway.
+* a program no clustering can lift above SINR 1e-6 (certified: the noise-only bound, or the dual
+  bound of the relaxation after the first P3) stops there with ``status="degenerate"``.
 """
 
 from __future__ import annotations
@@ -57,6 +59,11 @@ LEAKAGE_BALANCE = 10  #: SINR-balancing steps of the leakage-based cold start
 ACCURACY_FIRST = 1e-3  #: solver tolerance of the first step of a P3 solve (the gain to come is unknown)
 ACCURACY_COLD = 1e-2  #: ... of the first step from a cold start, which gains tens of per cent
 ACCURACY_PER_GAIN = 1e-2  #: later steps are solved to this fraction of the last relative gain
+#: a program is degenerate when no clustering can bring every user above this SINR (−60 dB, 1.4e-6
+#: bit/s/Hz): certified upper bounds on P1's optimum (the noise-only bound before any solve; the
+#: dual bound of the relaxation over every usable link after a first P3 that ends below it) are
+#: checked against it and Algorithm 1 stops there (``status="degenerate"``, see :func:`_degenerate`)
+DEGENERATE_SINR = 1e-6
 ACCURACY_LOOSEST = 1e-2  #: the loosest solver tolerance used
 #: the first-order path lays out a P3 on its variable links alone when they are at most this share
 #: of the usable links (moment-form coefficients: the layout is a cheap gather)
@@ -97,12 +104,19 @@ def _cone_factory(backend: str) -> ProblemFactory:
 
 
 def _first_order_factory(model: LinkSinr) -> ProblemFactory:
+    last: list[FirstOrderProblem] = []  # the previous problem of the run: its last gradient step
+
     def factory(coeffs: SinrCoefficients, variables: np.ndarray, k_max: int | None, method: str) -> object:
         if isinstance(coeffs, MomentCoefficients) and variables.sum() <= SUBMODEL_SHARE * model.n_links:
             # the reweighting pins links and the polish keeps K_max per satellite: a layout of the
             # variable links alone (a gather of K² c numbers) makes every gradient step cheaper
-            return FirstOrderProblem(LinkSinr(coeffs, variables), variables, k_max=k_max)
-        return FirstOrderProblem(model, variables, k_max=k_max)
+            problem = FirstOrderProblem(LinkSinr(coeffs, variables), variables, k_max=k_max)
+        else:
+            problem = FirstOrderProblem(model, variables, k_max=k_max)
+        if last:  # the same objective on (nearly) the same links: start from its step, not from 1
+            problem.step_size = last[0].step_size
+        last[:] = [problem]
+        return problem
 
     return factory
 
@@ -137,15 +151,18 @@ class Decision:
     inner_iters : int — cone programs solved in the inner loops, polish included
     outer_iters : int — reweighting iterations (0 for fixed clusters)
     solve_s : float, s — wall time of the call
-    status : str — ``"optimal"``; ``"uniform"`` (uniform power, no optimisation); or
-        ``"fallback:no-link"``, ``"fallback:solver"``, ``"fallback:invalid-noise"``
+    status : str — ``"optimal"``; ``"uniform"`` (uniform power, no optimisation); ``"degenerate"``
+        (:func:`algorithm1`: a certified bound keeps every clustering below DEGENERATE_SINR, so the
+        start or first P3 point pruned to K_max is returned unpolished); or ``"fallback:no-link"``,
+        ``"fallback:solver"``, ``"fallback:invalid-noise"``
     reason : str — what was done beyond the plain algorithm (empty when nothing)
     history : tuple of float — min SINR after each accepted inner step (non-decreasing per loop)
     omega : ndarray, shape (L, K) or None — final reweighting weights ω (for warm starts)
     allowed : ndarray, shape (L, K), bool or None — the usable links the decision was taken over
     certificate : float — relative gap t_up / min_sinr − 1 to an upper bound t_up on the optimum of
         the final power allocation (max-min SINR on ``cluster``, 37d–e) by Lagrangian duality
-        (:func:`~.firstorder.gap_certificate`); NaN when nothing was optimised
+        (:func:`~.firstorder.gap_certificate`); NaN when nothing was optimised; ``"degenerate"``: the
+        degeneracy bound / min_sinr − 1
     backend : str — the solver path taken: ``"firstorder"``, or ``"auto"``/``"ipm"``/``"clarabel"``
         for the cone programs of :mod:`.socp` (empty when nothing was solved)
     n_unadmitted : int — users left out by the capacity rule of :func:`admit` (power 0, SINR 0)
@@ -284,6 +301,31 @@ def _prune(p: np.ndarray, b: np.ndarray, support: np.ndarray, k_max: int) -> np.
     return support & (rank < k_max)
 
 
+def _serve_everyone(keep: np.ndarray, p: np.ndarray, b: np.ndarray, support: np.ndarray, k_max: int) -> np.ndarray:
+    """``keep`` (a K_max pruning) with every user of ``support`` left without a link given one where possible.
+
+    Users in decreasing order of their strongest b: the strongest satellite of the user with room
+    takes it; else the strongest satellite where some user holds more than one link gives up that
+    user's smallest-share link there. (K_max per satellite is kept; a user can still go without a
+    link when every satellite it sees serves K_max single-link users.)
+    """
+    keep = keep.copy()
+    share = _shares(p * support, b)
+    for k in np.argsort(-np.where(support, b, 0.0).max(axis=0), kind="stable"):
+        if keep[:, k].any() or not support[:, k].any():
+            continue
+        for sat in np.flatnonzero(support[:, k])[np.argsort(-b[support[:, k], k], kind="stable")]:
+            if keep[sat].sum() < k_max:
+                keep[sat, k] = True
+                break
+            donors = np.flatnonzero(keep[sat] & (keep.sum(axis=0) > 1))
+            if donors.size:
+                keep[sat, donors[np.argmin(share[sat, donors])]] = False
+                keep[sat, k] = True
+                break
+    return keep
+
+
 def _shares(p: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Share p_{l,k} b_{l,k} / Σ_l p_{l,k} b_{l,k} of each link in its user's signal amplitude."""
     amp = p * b
@@ -374,9 +416,9 @@ class _Run:
             accuracy = min(ACCURACY_LOOSEST, max(TOLERANCE, ACCURACY_PER_GAIN * gain))
         return p, t
 
-    def decision(self, p, cluster, allowed, *, outer=0, status="optimal", notes=(), omega=None, start=0.0):
+    def decision(self, p, cluster, allowed, *, outer=0, status="optimal", notes=(), omega=None, start=0.0,
+                 certificate=float("nan")):
         s = self.model.sinr(p)
-        certificate = float("nan")
         if status == "optimal" and self.users.size:
             certificate = gap_certificate(self.model, p, cluster, self.users)
         return Decision(
@@ -402,6 +444,46 @@ def _set_accuracy(problem: object, accuracy: float) -> None:
     """Set the solver tolerance of the next cone program, for problems that have one (``socp``)."""
     if hasattr(problem, "accuracy"):
         problem.accuracy = accuracy
+
+
+def _noise_bound(run: _Run, usable: np.ndarray, b: np.ndarray) -> float:
+    """min_k (Σ_l b_{l,k})² / σ² over the usable links: no power (p_{l,k} <= 1 by 37d) and no
+    clustering gives user k more than this SINR even without interference (000 eq 27)."""
+    amp = np.where(usable, b, 0.0).sum(axis=0)[run.users]
+    return float(np.min(amp**2) / float(run.coeffs.noise))
+
+
+def _degenerate(run: _Run, p: np.ndarray, usable: np.ndarray, b: np.ndarray, k_max: int, notes: list[str],
+                start: float, omega: np.ndarray, *, outer: int) -> Decision | None:
+    """The decision for a degenerate program, or None when it is not (or not provably) degenerate.
+
+    Two certified upper bounds on every decision's min SINR, the cheap one first: the noise-only
+    bound :func:`_noise_bound` (before any solve, ``outer`` 0) and, once the first P3's point ``p``
+    has a min SINR below DEGENERATE_SINR, the dual bound of :func:`~.firstorder.gap_certificate` on
+    P3 over every usable link without 37c — a relaxation of P1 (any clustering with its power is
+    feasible there). Below DEGENERATE_SINR no clustering serves every user usefully (sZF's
+    statistical nulling over 40+ users leaves its weakest user's signal at min SINRs of 1e-7 …
+    1e-12 even without interference): ``p`` is pruned to K_max per satellite and returned with
+    ``status="degenerate"``, the bound in ``reason`` and ``certificate`` = bound / min SINR − 1.
+    """
+    t = _min_sinr(run.model, p, run.users) if outer else 0.0
+    if outer == 0:
+        bound, how = _noise_bound(run, usable, b), "noise-only bound (Σ_l b_lk)² / σ²"
+    elif 0.0 < t < DEGENERATE_SINR:
+        bound, how = (1.0 + gap_certificate(run.model, p, usable, run.users)) * t, \
+            "dual bound of the relaxation over every usable link"
+    else:
+        return None
+    if not bound < DEGENERATE_SINR:
+        return None
+    cluster = _serve_everyone(_prune(p, b, usable & (p > 0.0), k_max), p, b, usable & (p > 0.0), k_max)
+    final = _scale_into(p * cluster, None, None)
+    t_final = _min_sinr(run.model, final, run.users)
+    where = "the start point" if outer == 0 else "the first P3 point"
+    notes.append(f"degenerate: no clustering gives every user a SINR above {bound:.2e} ({how}, < {DEGENERATE_SINR:g}); "
+                 f"{where} pruned to K_max, not optimised further")
+    return run.decision(final, cluster, usable, outer=outer, status="degenerate", notes=notes, omega=omega, start=start,
+                        certificate=bound / t_final - 1.0 if t_final > 0.0 else float("inf"))
 
 
 def _leakage_start(model: LinkSinr, variables: np.ndarray, users: np.ndarray) -> np.ndarray:
@@ -494,6 +576,7 @@ def algorithm1(
     inner: str = "hybrid",
     problem_factory: ProblemFactory | None = None,
     backend: str = "auto",
+    warm_margin: float = 1.0,
 ) -> Decision:
     """Joint clustering and max-min power allocation: Algorithm 1 of 000 (eqs 29–37).
 
@@ -512,6 +595,9 @@ def algorithm1(
     warm_start : Decision, optional — previous decision of the same shape: its power is the start
         point and ω = 1 / (p^2 + ε) at it (eq 30; links it did not allow and users it did not serve
         get ω = 1), if that point beats the cold start point on ``coeffs`` (else a cold start, noted)
+    warm_margin : float — the warm start is taken when its min SINR times this beats the cold start
+        point's; the cold point is a dense allocation over every usable link, which no K_max clustering
+        matches, so a margin > 1 lets a good clustered predecessor through (docs/algorithm1.md)
     max_outer, max_inner : int — iteration limits of the reweighting and of each P3 solve
     tol : float — relative min-SINR gain at which a P3 solve stops
     reweight_steps : int or None — P3 steps per reweighting iteration after the first (the first
@@ -567,14 +653,18 @@ def algorithm1(
     first_accuracy = ACCURACY_COLD
     if warm_start is not None and np.shape(warm_start.power) == usable.shape:
         warm = _seed(np.asarray(warm_start.power, dtype=float) * usable, usable, users)
-        if _min_sinr(run.model, _scale_into(warm, None, None), users) > _min_sinr(run.model, p, users):
+        if warm_margin * _min_sinr(run.model, _scale_into(warm, None, None), users) > _min_sinr(run.model, p, users):
             p, cold, first_accuracy = warm, refine, ACCURACY_FIRST
             omega = 1.0 / (warm**2 + epsilon)  # eq 30 at the previous decision
             if warm_start.allowed is not None:
                 omega[usable & ~np.asarray(warm_start.allowed, dtype=bool)] = 1.0
             omega[:, ~(np.asarray(warm_start.power) > 0.0).any(axis=0)] = 1.0  # users it did not serve
         else:
-            notes.append("warm start no better than the cold start point on the new coefficients: started cold")
+            notes.append("warm start no better than the cold start point on the new coefficients"
+                         + (f" / {warm_margin:g}" if warm_margin != 1.0 else "") + ": started cold")
+    stop = _degenerate(run, _scale_into(p, None, None), usable, b, k_max, notes, start, omega, outer=0)
+    if stop is not None:
+        return stop
     best, outer = p, 0
     try:
         for outer in range(1, max_outer + 1):
@@ -590,6 +680,10 @@ def algorithm1(
                 accuracy=first_accuracy if outer == 1 else ACCURACY_FIRST,
             )
             best = p
+            if outer == 1:
+                stop = _degenerate(run, p, usable, b, k_max, notes, start, omega, outer=1)
+                if stop is not None:
+                    return stop
             support = _support(p, b)
             if np.all(support.sum(axis=1) <= k_max):
                 break

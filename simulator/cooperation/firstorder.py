@@ -78,7 +78,8 @@ class LinkSinr:
     valid : ndarray, shape (K, c), bool — slots that are links
     b : ndarray, shape (K, c) — b_{l,j} of each slot
     W : ndarray, shape (K, c, K) — W[j, i, k]: Σ of the squares of G_kj's rows that touch slot i only
-    H : ndarray, shape (K, c, K·m) — H[j, i, k·m + r] = row r of G_kj's other rows (restricted) on slot i
+    H : ndarray, shape (K, c, K·m) — H[j, i, k·m + r] = row r of G_kj's other rows (restricted) on slot i;
+        m = 0 when no row touches several slots (no coupling: sZF, phase-averaged)
     n_terms : int — nonzero entries of W and H (the interference terms in play)
     """
 
@@ -112,7 +113,7 @@ class LinkSinr:
         single = ((H != 0.0).any(axis=2).sum(axis=1) <= 1) & rvalid  # (K_j, m)
         self.W = np.einsum("jikr,jr->jik", H * H, single.astype(float))  # (K_j, c, K_k)
         dense = rvalid & ~single
-        md = max(int(dense.sum(axis=1).max(initial=0)), 1)
+        md = int(dense.sum(axis=1).max(initial=0))  # 0 without coupling: no H products at all
         didx = np.argsort(~dense, axis=1, kind="stable")[:, :md]
         dvalid = np.arange(md)[None, :] < dense.sum(axis=1)[:, None]
         H = np.take_along_axis(H, didx[:, None, None, :], axis=3) * dvalid[:, None, None, :]
@@ -146,8 +147,8 @@ class LinkSinr:
                 dense.append(np.where(single[:, None, None], 0.0, row))
         self.W = W
         self.coupled = bool(dense)
-        self.m = max(len(dense), 1)
-        H = np.stack(dense, axis=-1) if dense else np.zeros((n_user, c, n_user, 1))
+        self.m = len(dense)  # 0 without coupling (sZF, phase-averaged): the H products vanish
+        H = np.stack(dense, axis=-1) if dense else np.zeros((n_user, c, n_user, 0))
         self.H = np.ascontiguousarray(H.reshape(n_user, c, n_user * self.m))
         self._W_flat = self.W.reshape(n_user * c, n_user)
         self.n_terms = int(np.count_nonzero(self.W) + np.count_nonzero(self.H))
@@ -194,7 +195,7 @@ class LinkSinr:
 
     def den_grads(self, q: np.ndarray, proj: np.ndarray) -> np.ndarray:
         """½ ∇_q of every user's interference-plus-noise, shape (K_j, c, K_k)."""
-        Hk = self.H.reshape(self.n_user, -1, self.n_user, self.m)
+        Hk = self.H.reshape(self.n_user, self.valid.shape[1], self.n_user, self.m)
         return np.einsum("jikr,jkr->jik", Hk, proj) + self.W * q[:, :, None]
 
     def leakage(self) -> np.ndarray:
@@ -235,20 +236,21 @@ def project(
         return x
     warm = {} if warm is None else warm
     if warm.get("wc") is not wc:  # per-problem constants, kept with the multipliers
-        warm.update(wc=wc, c=np.where(valid, wc, 0.0))
+        warm.update(wc=wc, c=np.where(valid, wc, 0.0), bad=None)
         warm["cr"] = warm["c"].ravel()
     c, cr = warm["c"], warm["cr"]
     wload = np.bincount(s, cr * (x * x).ravel(), minlength=n_sat)
     bad = wload > 1.0 + 1e-12
     if not bad.any():
         return x
-    # Case 2: 37c alone active: x = z / (1 + ν c), Σ c x² = 1 (convex, decreasing in ν)
-    def case2(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        d = 1.0 + v[s] * cr
-        return (np.bincount(s, cr * z2 / d**2, minlength=n_sat) - 1.0,
-                -2.0 * np.bincount(s, cr * cr * z2 / d**3, minlength=n_sat))
-
-    nu = _newton(case2, bad, n_sat, warm.get("nu"))
+    # Case 2: 37c alone active: x = z / (1 + ν c), Σ c x² = 1 (convex, decreasing in ν); on the
+    # slots of the violating satellites only, laid out satellite by satellite
+    rows, cols, cs = _by_satellite(warm, s, cr, bad)
+    z2s = np.zeros(cs.shape)
+    z2s[rows, cols] = z2[warm["slots"]]
+    nu_b = _newton_convex(cs, z2s, None if warm.get("nu") is None else warm["nu"][bad])
+    nu = np.zeros(n_sat)
+    nu[bad] = nu_b
     warm["nu"] = nu
     x2 = z / (1.0 + nu[sat] * c)
     use2 = bad & (np.bincount(s, (x2 * x2).ravel(), minlength=n_sat) <= 1.0 + 1e-9)
@@ -271,6 +273,44 @@ def project(
     o2 = (out * out).ravel()
     load = np.maximum(np.bincount(s, o2, minlength=n_sat), np.bincount(s, cr * o2, minlength=n_sat))
     return out / np.sqrt(np.maximum(load, 1.0))[sat]
+
+
+def _by_satellite(warm: dict, s: np.ndarray, cr: np.ndarray, bad: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The slots of the satellites ``bad`` as rows of a padded (n_bad, n_max) layout: (row, column, c there).
+
+    Cached in ``warm`` while ``bad`` does not change (it rarely does between successive projections).
+    """
+    key = bad.tobytes()
+    if warm.get("bad") != key:
+        slots = np.flatnonzero(bad[s] & (cr > 0.0))
+        slots = slots[np.argsort(s[slots], kind="stable")]
+        sat_row = np.cumsum(bad) - 1  # satellite -> its row among the bad ones
+        rows = sat_row[s[slots]]
+        first = np.searchsorted(rows, np.arange(int(bad.sum())))
+        cols = np.arange(slots.size) - first[rows]
+        cs = np.zeros((int(bad.sum()), int(cols.max(initial=-1)) + 1))
+        cs[rows, cols] = cr[slots]
+        warm.update(bad=key, slots=slots, rows=rows, cols=cols, cs=cs)
+    return warm["rows"], warm["cols"], warm["cs"]
+
+
+def _newton_convex(c: np.ndarray, z2: np.ndarray, start: np.ndarray | None) -> np.ndarray:
+    """Per row, the root ν >= 0 of f(ν) = Σ c z² / (1 + ν c)² − 1 (f(0) > 0, convex and decreasing).
+
+    Newton's method: from the left of the root it climbs monotonically to it, a step from the right
+    lands left of it (clipped at 0, where f > 0), so no bracket is needed. ``start``: the last
+    projection's multipliers (1–3 steps instead of ~8 from 0).
+    """
+    v = np.zeros(c.shape[0]) if start is None else np.maximum(start, 0.0)
+    cz = c * z2
+    for _ in range(NEWTON_STEPS):
+        inv = 1.0 / (1.0 + v[:, None] * c)
+        t = cz * inv * inv
+        val = t.sum(axis=1) - 1.0
+        if np.all(np.abs(val) <= NEWTON_TOL):
+            break
+        v = np.maximum(v + val / (2.0 * (t * c * inv).sum(axis=1)), 0.0)
+    return v
 
 
 def _newton(f, active: np.ndarray, n_sat: int, start: np.ndarray | None = None) -> np.ndarray:
@@ -325,7 +365,8 @@ class FirstOrderProblem:
         self.accuracy = 1e-3
         self.n_solves = 0
         self.iterations = 0
-        self._step = 1.0  # the gradient step (1 / Lipschitz estimate) the last solve ended with
+        #: the gradient step (1 / Lipschitz estimate) the next solve starts from: the last solve's
+        self.step_size = 1.0
 
     def step(self, p_prev: np.ndarray, t_prev: float, *, omega: np.ndarray | None = None) -> tuple[np.ndarray, float]:
         """Ascent from ``p_prev`` by at most STEP_ITERS gradient steps (in place of one SCA step, 000 eqs
@@ -350,7 +391,7 @@ class FirstOrderProblem:
         accuracy = max(float(self.accuracy), ACCURACY_FLOOR)
         low = _min_ell(model, q, self.users)
         for _ in range(MAX_RESTARTS):  # a restart re-reads μ from the spread and resets the momentum
-            q, iters, self._step = maximise_min(model, q, valid, self.users, wc, accuracy, self._step, budget)
+            q, iters, self.step_size = maximise_min(model, q, valid, self.users, wc, accuracy, self.step_size, budget)
             self.iterations += iters
             budget -= iters
             if budget <= 0:

@@ -43,6 +43,7 @@ class _Stage:
         self.n_sat, self.n_user = b.shape
         self.l_of, self.k_of = links // self.n_user, links % self.n_user
         self.floor = floor
+        self._solver = None
         self._build()
 
     def power(self, x: np.ndarray) -> np.ndarray:
@@ -129,11 +130,16 @@ class _Stage:
         numerical error near the answer; its point is still a usable direction, since the line search
         keeps only trial points that ``feasible`` accepts and that raise the sum. Only non-finite
         points and infeasibility certificates count as failures."""
-        settings = clarabel.DefaultSettings()
-        settings.verbose = False
         n = self.links.size
-        solver = clarabel.DefaultSolver(sparse.csc_matrix((n, n)), -direction / max(np.abs(direction).max(), 1e-300),
-                                        self.A, self.h, self.cones, settings)
+        q = -direction / max(np.abs(direction).max(), 1e-300)
+        if self._solver is None:
+            settings = clarabel.DefaultSettings()
+            settings.verbose = False
+            settings.presolve_enable = False  # later vertices update q in place
+            self._solver = clarabel.DefaultSolver(sparse.csc_matrix((n, n)), q, self.A, self.h, self.cones, settings)
+        else:  # the same cones with a new objective: setup and symbolic factorisation are kept
+            self._solver.update(q=q)
+        solver = self._solver
         solution = solver.solve()
         status = str(solution.status).rsplit(".", 1)[-1]
         x = np.asarray(solution.x)
