@@ -38,9 +38,10 @@ from ..radio.params import RadioParams
 from ..radio.statistical_csi import StatisticalCSI
 from ..radio.steering import SteeringFactors, gram_from_factors, gram_matrix, steering_factors, steering_vector
 from .mismatched import imrt_estimator, imrt_moments, mr_estimator, mr_sinr
-from .precoder_span import slnr_span, smrt_span, span_projections, szf_span
+from .precoder_span import served_columns, slnr_span, smrt_span, span_projections, szf_span
 from .precoders import smrt_precoders
-from .rates_cfmntn import moments_from_projections, sinr_from_moments, spectral_efficiency, statistical_precoders
+from .rates_cfmntn import (moments_from_projections, sinr_from_column_moments, sinr_from_moments, spectral_efficiency,
+                           statistical_precoders)
 from .single import DEFAULT_LEAKAGE, slnr_precoders_from_mask
 from .spotbeam import beam_angles, beam_weights
 
@@ -368,13 +369,21 @@ class StatisticalRates(RateModel):
         return state
 
     def run(self, csi_t: StatisticalCSI, state: dict, p: np.ndarray, ctx: RateContext) -> np.ndarray:
+        columns = None
         if ctx.method == "gram":
-            proj = span_projections(ctx.factors(csi_t), state["span"])
+            # only precoders with power enter 000 eq 21: form those columns when they are few
+            # (≤ K_max of K per satellite), which makes sMRT linear in the users
+            served = served_columns(p > 0)
+            columns = served if 2 * served.width <= p.shape[-1] else None
+            proj = span_projections(ctx.factors(csi_t), state["span"], columns)
         else:
             proj = np.conj(csi_t.steering) @ np.swapaxes(state["w"], -1, -2)
         if ctx.phase_source == "true":                          # re-phase each precoder to the true LOS phase
-            proj = proj * np.exp(1j * (csi_t.phase_rad - state["phase"]))[..., None, :]
+            rephase = np.exp(1j * (csi_t.phase_rad - state["phase"]))
+            proj = proj * (rephase if columns is None else columns.take(rephase))[..., None, :]
         mean, var = moments_from_projections(csi_t, proj)
+        if columns is not None:
+            return sinr_from_column_moments(mean, var, p, columns, ctx.tx_power_w, ctx.noise_w)
         return sinr_from_moments(mean, var, p, ctx.tx_power_w, ctx.noise_w)
 
 

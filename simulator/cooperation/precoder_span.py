@@ -18,6 +18,12 @@ Every statistical precoder of 000 on satellite l is a linear combination of the 
 Hence a_{l,k}^H w_{l,j} = e^{jφ̂_{l,j}} Σ_i (a_{l,k}^H â_{l,i}) C_{l,i,j}: a K × K Gram matrix of
 steering vectors (closed form, :func:`~simulator.radio.steering.gram_matrix`) times C, instead
 of K² inner products of length N per satellite and step.
+
+Only the precoders that carry power enter a rate (000 eq 21 weighs w_{l,j} by p_{l,j}), and a
+satellite serves at most K_max users, so :func:`span_projections` can form the columns j of
+:class:`ServedColumns` alone: (..., L, K, J) with J ≤ K_max instead of (..., L, K, K). For sMRT
+(diagonal C) that also shrinks the Gram matrix to K × J per satellite, which makes the
+projections linear in the users.
 """
 
 from __future__ import annotations
@@ -31,7 +37,8 @@ from ..radio.steering import SteeringFactors, gram_matrix
 from .precoders import ZF_RCOND
 from .single import DEFAULT_LEAKAGE
 
-__all__ = ["PrecoderSpan", "smrt_span", "szf_span", "slnr_span", "span_projections"]
+__all__ = ["PrecoderSpan", "ServedColumns", "served_columns", "smrt_span", "szf_span", "slnr_span",
+           "span_projections"]
 
 
 @dataclass(frozen=True)
@@ -51,6 +58,56 @@ class PrecoderSpan:
     coef: np.ndarray
     phase_rad: np.ndarray
     diagonal: bool
+
+
+@dataclass(frozen=True)
+class ServedColumns:
+    """The users each satellite serves, padded to a common count: column m of satellite l is user
+    ``index[l, m]``; ``valid[l, m]`` is False on padding (which repeats a served user, or user 0).
+
+    Attributes
+    ----------
+    index : ndarray, shape (L, J), int — served user of each (satellite, column)
+    valid : ndarray, shape (L, J), bool — the column is a served user, not padding
+    n_user : int — K, the users of the full problem
+    """
+
+    index: np.ndarray
+    valid: np.ndarray
+    n_user: int
+
+    @property
+    def width(self) -> int:
+        """J, the columns per satellite (the most users any satellite serves)."""
+        return int(self.index.shape[-1])
+
+    def take(self, x: np.ndarray) -> np.ndarray:
+        """x[..., l, index[l, m]] for x of shape (..., L, K): shape (..., L, J)."""
+        x = np.asarray(x)
+        return np.take_along_axis(x, np.broadcast_to(self.index, x.shape[:-1] + (self.width,)), axis=-1)
+
+    def take_last(self, x: np.ndarray) -> np.ndarray:
+        """x[..., l, i, index[l, m]] for x of shape (..., L, K', K): shape (..., L, K', J)."""
+        index = np.broadcast_to(self.index[:, None, :], x.shape[:-1] + (self.width,))
+        return np.take_along_axis(x, index, axis=-1)
+
+
+def served_columns(mask: np.ndarray) -> ServedColumns:
+    """:class:`ServedColumns` of a link mask (L, K), or (T, L, K) (the union over the steps is kept).
+
+    Users are listed in increasing order per satellite; padding repeats the satellite's first
+    served user (user 0 when it serves nobody) and is marked invalid.
+    """
+    mask = np.asarray(mask, dtype=bool)
+    if mask.ndim == 3:
+        mask = mask.any(axis=0)
+    n_sat, n_user = mask.shape
+    count = mask.sum(axis=-1)
+    width = max(1, int(count.max(initial=0)))
+    order = np.argsort(~mask, axis=-1, kind="stable")[:, :width]           # served users first, in order
+    valid = np.arange(width)[None, :] < count[:, None]
+    index = np.where(valid, order, order[:, :1])
+    return ServedColumns(index=index.astype(np.int64), valid=valid, n_user=int(n_user))
 
 
 def smrt_span(csi: StatisticalCSI, factors: SteeringFactors, served: np.ndarray | None = None) -> PrecoderSpan:
@@ -137,20 +194,32 @@ def slnr_span(csi: StatisticalCSI, factors: SteeringFactors, served: np.ndarray,
     return PrecoderSpan(factors, coef, csi.phase_rad, diagonal=False)
 
 
-def span_projections(true_factors: SteeringFactors, span: PrecoderSpan) -> np.ndarray:
+def span_projections(true_factors: SteeringFactors, span: PrecoderSpan,
+                     columns: ServedColumns | None = None) -> np.ndarray:
     """a_{l,k}^H w_{l,j} for true steering vectors a and span precoders w (module docstring).
 
     Parameters
     ----------
     true_factors : SteeringFactors, arrays (..., L, K) — the channels' steering vectors a_{l,k}
     span : PrecoderSpan — arrays (L, K[, K]) (one snapshot, broadcast) or (..., L, K[, K])
+    columns : ServedColumns, optional — form only the precoders j = columns.index[l, m]
 
     Returns
     -------
-    ndarray, shape (..., L, K, K), complex — index [l, k, j]
+    ndarray, shape (..., L, K, K), complex — index [l, k, j]; with ``columns`` (..., L, K, J),
+    index [l, k, m] for j = columns.index[l, m]
     """
-    gram = gram_matrix(true_factors, span.factors)                          # [l, k, i] = a_k^H â_i
-    phasor = np.exp(1j * span.phase_rad)
+    phase, coef = span.phase_rad, span.coef
+    if columns is not None:
+        phase = columns.take(phase)
+        coef = columns.take(coef) if span.diagonal else columns.take_last(coef)
+    phasor = np.exp(1j * phase)
     if span.diagonal:
-        return gram * (span.coef * phasor)[..., None, :]
-    return (gram @ span.coef) * phasor[..., None, :]
+        own = span.factors
+        if columns is not None:                                             # only the served â_j
+            lead = np.shape(own.cos_h)[:-1]
+            index = np.broadcast_to(columns.index, lead + (columns.width,))
+            own = SteeringFactors(*(np.take_along_axis(x, index, axis=-1) for x in own[:5]), own.n_h, own.n_v)
+        return gram_matrix(true_factors, own) * (coef * phasor)[..., None, :]
+    gram = gram_matrix(true_factors, span.factors)                          # [l, k, i] = a_k^H â_i
+    return (gram @ coef) * phasor[..., None, :]
