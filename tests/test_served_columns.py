@@ -83,7 +83,7 @@ def test_span_projections_on_columns_are_the_full_ones_gathered(kind: str, steps
     got = span_projections(true, span, cols)
     # the sums over the span (sZF's ill-conditioned C cancels heavily) round differently with fewer
     # columns: bound each entry by the rounding of Σ_i |a_k^H â_i| |C_ij|
-    coef = span.coef if span.diagonal else np.abs(span.coef)
+    coef = span.coefficients() if span.diagonal else np.abs(span.coefficients())
     bound = np.abs(full) if span.diagonal else np.abs(gram_matrix(true, span.factors)) @ coef
     np.testing.assert_allclose(got, cols.take_last(full), rtol=0, atol=1e-13 * bound.max() + 1e-300)
     np.testing.assert_array_less(np.abs(got - cols.take_last(full)), 1e-13 * cols.take_last(bound) + 1e-300)

@@ -49,15 +49,29 @@ class PrecoderSpan:
     ----------
     factors : SteeringFactors, arrays (..., L, K) — the spanning steering vectors â_{l,i}
     coef : ndarray, shape (..., L, K, K), complex — C[l, i, j]; a zero column is "no precoder"
-        (for ``diagonal`` spans only the diagonal C[l, j, j], shape (..., L, K))
+        (for ``diagonal`` spans only the diagonal C[l, j, j], shape (..., L, K)); with ``right``
+        the left factor (..., L, K, r) of C = coef @ right
     phase_rad : ndarray, shape (..., L, K), rad — φ̂_{l,j}, the LOS phase the precoder compensates
     diagonal : bool — C is diagonal (sMRT): projections need no K × K product
+    right : ndarray, shape (..., L, r, K), complex, optional — right factor of a low-rank C (sZF):
+        only the columns in use are multiplied out (:meth:`coefficients`)
     """
 
     factors: SteeringFactors
     coef: np.ndarray
     phase_rad: np.ndarray
     diagonal: bool
+    right: np.ndarray | None = None
+
+    def coefficients(self, columns: "ServedColumns | None" = None) -> np.ndarray:
+        """C (..., L, K, K) — or its columns j = columns.index[l, m], (..., L, K, J) — (diagonal
+        spans: (..., L, K) or (..., L, J))."""
+        if self.diagonal:
+            return self.coef if columns is None else columns.take(self.coef)
+        right = self.right
+        if right is None:
+            return self.coef if columns is None else columns.take_last(self.coef)
+        return self.coef @ (right if columns is None else columns.take_last(right))
 
 
 @dataclass(frozen=True)
@@ -122,6 +136,10 @@ def szf_span(csi: StatisticalCSI, factors: SteeringFactors, stacked: np.ndarray 
              rcond: float = ZF_RCOND) -> PrecoderSpan:
     """sZF u_j = (Â^H)^+ e_j (000 eq 11) as a span: C = U Σ^{-2} U^H / √C_jj from the SVD of Â^H.
 
+    C is kept as its factors U Σ^{-2} and U^H / √C_jj (C_jj = Σ_r |U_jr|² σ_r^{-2}): forming the
+    K × K product costs L K² r, while the rates need only the columns of the served users
+    (:meth:`PrecoderSpan.coefficients`).
+
     Parameters
     ----------
     csi : StatisticalCSI — steering (..., L, K, N), phase_rad
@@ -139,10 +157,11 @@ def szf_span(csi: StatisticalCSI, factors: SteeringFactors, stacked: np.ndarray 
     u, s, _ = np.linalg.svd(a_h, full_matrices=False)             # u (..., L, K, r), s (..., L, r)
     keep = s > rcond * s.max(axis=-1, keepdims=True)
     inv_sq = np.divide(1.0, s**2, out=np.zeros(s.shape), where=keep)
-    coef = (u * inv_sq[..., None, :]) @ np.conj(np.swapaxes(u, -1, -2))     # U Σ^{-2} U^H
-    norm_sq = np.real(np.diagonal(coef, axis1=-2, axis2=-1))                  # ||u_j||²
+    left = u * inv_sq[..., None, :]                                           # U Σ^{-2}
+    norm_sq = np.einsum("...jr,...r->...j", u.real**2 + u.imag**2, inv_sq)    # ||u_j||² = C_jj
     scale = np.divide(1.0, np.sqrt(norm_sq), out=np.zeros(norm_sq.shape), where=norm_sq > 0)
-    return PrecoderSpan(factors, coef * scale[..., None, :], csi.phase_rad, diagonal=False)
+    right = np.conj(np.swapaxes(u, -1, -2)) * scale[..., None, :]             # U^H / √C_jj
+    return PrecoderSpan(factors, left, csi.phase_rad, diagonal=False, right=right)
 
 
 def slnr_span(csi: StatisticalCSI, factors: SteeringFactors, served: np.ndarray, tx_power_w: float,
@@ -209,10 +228,9 @@ def span_projections(true_factors: SteeringFactors, span: PrecoderSpan,
     ndarray, shape (..., L, K, K), complex — index [l, k, j]; with ``columns`` (..., L, K, J),
     index [l, k, m] for j = columns.index[l, m]
     """
-    phase, coef = span.phase_rad, span.coef
+    phase, coef = span.phase_rad, span.coefficients(columns)
     if columns is not None:
         phase = columns.take(phase)
-        coef = columns.take(coef) if span.diagonal else columns.take_last(coef)
     phasor = np.exp(1j * phase)
     if span.diagonal:
         own = span.factors
