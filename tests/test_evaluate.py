@@ -402,3 +402,21 @@ def test_imrt_estimator_gram_path_equals_explicit_path_with_shared_and_missing_p
     # b_j lives on its pilot group only: the Gram coefficients vanish across groups
     index = np.array([0, 1, 2, 0, 3, 1, 0, 2, 4, 1, 0, 2])
     assert np.all(fast.coef[..., index[:, None] != index[None, :]] == 0)
+
+
+@pytest.mark.parametrize("flatten", [True, False])
+def test_selection_without_steering_gathers_no_steering(flatten: bool) -> None:
+    """The Gram path's CSI selection: the same arrays as ``satellites``, and a zero-stride steering
+    placeholder of the selected shape instead of a gathered copy."""
+    csi = block(3, P000, n_sat=5, n_user=4)
+    if not flatten:
+        csi = csi.steps(1)
+    sats = np.array([0, 2, 3])
+    got = evaluate._select(csi, sats, keep_steering=False, flatten=flatten)
+    ref = csi.satellites(sats)
+    for f in fields(csi):
+        if f.name != "steering":
+            assert np.array_equal(getattr(got, f.name), getattr(ref, f.name))
+    assert got.steering.shape == ref.steering.shape and not any(got.steering.strides)
+    kept = evaluate._select(csi, sats, keep_steering=True, flatten=flatten)
+    assert np.array_equal(kept.steering, ref.steering)

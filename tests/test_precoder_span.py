@@ -47,3 +47,35 @@ def test_slnr_span_equals_the_dense_solve(leakage: str, steps: bool) -> None:
     np.testing.assert_allclose(got, ref, rtol=0, atol=1e-9 * np.abs(ref).max())
     unserved = ~np.broadcast_to(served, got.shape[:-1])
     assert np.all(np.moveaxis(got, -1, -2)[unserved] == 0)              # no precoder off the serving links
+
+
+
+def dense_szf_coef(csi, rcond=1e-10):
+    """The K × K product C = U Σ^{-2} U^H with columns scaled by 1 / √C_jj (the previous szf_span),
+    and the rounding scale of each entry, Σ_r |U_ir| σ_r^{-2} |U_jr| / √C_jj."""
+    u, s, _ = np.linalg.svd(np.conj(csi.steering), full_matrices=False)
+    keep = s > rcond * s.max(axis=-1, keepdims=True)
+    inv_sq = np.divide(1.0, s**2, out=np.zeros(s.shape), where=keep)
+    coef = (u * inv_sq[..., None, :]) @ np.conj(np.swapaxes(u, -1, -2))
+    root = np.sqrt(np.real(np.diagonal(coef, axis1=-2, axis2=-1)))[..., None, :]
+    size = (np.abs(u) * inv_sq[..., None, :]) @ np.abs(u).swapaxes(-1, -2)
+    return coef / root, size / root
+
+
+@pytest.mark.parametrize("n_user", [6, 14, 24])
+def test_szf_span_factors_multiply_out_to_the_dense_coefficients(n_user: int) -> None:
+    """sZF's span kept as U Σ^{-2} and U^H / √C_jj: the product and any of its columns equal the dense
+    C to the rounding of its sums, with K < N, near N (ill-conditioned) and > N (rank-deficient)."""
+    from simulator.cooperation.precoder_span import served_columns, szf_span
+
+    csi = snapshot(4, 3, n_user, PARAMS, times_s=np.array([0.0, 2.0]))
+    span = szf_span(csi, _factors(csi))
+    ref, size = dense_szf_coef(csi)
+    full = span.coefficients()
+    assert full.shape == ref.shape
+    np.testing.assert_array_less(np.abs(full - ref), 1e-13 * size + 1e-300)
+    mask = np.zeros((3, n_user), bool)
+    mask[:, ::3] = True
+    cols = served_columns(mask)
+    np.testing.assert_array_less(np.abs(span.coefficients(cols) - cols.take_last(ref)),
+                                 1e-13 * cols.take_last(size) + 1e-300)

@@ -7,10 +7,12 @@ statistical CSI from :func:`~simulator.radio.csi.compute_statistical_csi` with `
 (10° mask) and, for the 004 schemes, ``paper004_params`` with the aperture beam pointed at the
 centre (0° mask). The precoders are built from the CSI of the first step (the last refresh) and
 every step is evaluated on its true CSI, as the engine does between two events. Allocations follow
-simple rules (no optimiser): uniform power over the K_max = 8 strongest users per satellite
+simple rules (no optimiser): uniform power over the ``--k-max`` (8) strongest users per satellite
 (CF-mNTN and the Fig. 5 baselines), all visible links (CF-mMIMO, τ_p = K/2), the strongest
 satellite (single), the best beam of 64 (spot beam), the 4 strongest satellites per user with
-fractional power and τ_p = K (UC-DMIMO), all visible (FC-DMIMO), the RSAP alone (NCT).
+fractional power and τ_p = K (UC-DMIMO), all visible (FC-DMIMO), the RSAP alone (NCT). With
+``--precoders per-step`` every step's precoders come from its own CSI instead, as in a replay whose
+CSI refresh period is the logging step (the estimators and precoders are then rebuilt at every step).
 
 Per scheme: CPU µs per step of :class:`~simulator.cooperation.evaluate.SchemeRates` with
 ``method='explicit'`` (N-element inner products, the baseline) and ``method='gram'`` (closed-form
@@ -58,6 +60,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mc-step", type=int, default=5, help="step of the Monte-Carlo snapshot (default 5)")
     parser.add_argument("--no-mc", action="store_true", help="skip the Monte-Carlo agreement")
     parser.add_argument("--seed", type=int, default=0, help="seed of the link draws and Monte-Carlo (default 0)")
+    parser.add_argument("--k-max", type=int, default=K_MAX, help=f"users per satellite, CF-mNTN (default {K_MAX})")
+    parser.add_argument("--precoders", choices=("snapshot", "per-step"), default="snapshot",
+                        help="precoders from step 0 (default) or from every step's own CSI, as a replay")
 
 
 def run(args: argparse.Namespace) -> list[dict]:
@@ -65,7 +70,8 @@ def run(args: argparse.Namespace) -> list[dict]:
         return measure(args)
     env = dict(os.environ, **{name: "1" for name in THREAD_VARIABLES})
     argv = [sys.executable, "-m", "simulator.cli", "bench", "rates", "--json"]
-    for name in ("steps", "sats", "users", "n_h", "n_v", "repeats", "mc_draws", "mc_step", "seed"):
+    for name in ("steps", "sats", "users", "n_h", "n_v", "repeats", "mc_draws", "mc_step", "seed", "k_max",
+                 "precoders"):
         argv += [f"--{name.replace('_', '-')}", str(getattr(args, name))]
     if args.no_mc:
         argv.append("--no-mc")
@@ -106,7 +112,7 @@ def _uniform_over(mask: np.ndarray) -> np.ndarray:
     return np.where(mask, 1.0 / np.sqrt(np.maximum(count, 1)), 0.0)
 
 
-def allocations(csi000, csi004, p000, p004):
+def allocations(csi000, csi004, p000, p004, k_max: int = K_MAX):
     """(scheme, csi block, allocation, context) for every registry scheme (module docstring)."""
     from ..cooperation.evaluate import Allocation, RateContext, spotbeam_allocation
     from ..cooperation.single import strongest_satellite
@@ -118,7 +124,7 @@ def allocations(csi000, csi004, p000, p004):
     n_sat, n_user = snap.beta.shape
     beta = np.where(snap.visible, snap.beta, 0.0)
     rank = np.argsort(np.argsort(-beta, axis=1), axis=1)
-    kmax = (rank < K_MAX) & (beta > 0)
+    kmax = (rank < k_max) & (beta > 0)
     serving = strongest_satellite(snap)
     onehot = np.arange(n_sat)[:, None] == serving[None, :]
     ctx000 = RateContext.from_params(p000)
@@ -227,8 +233,9 @@ def measure(args: argparse.Namespace) -> list[dict]:
     rng = np.random.default_rng(args.seed + 2)
     steering_us = {id(c): steering_cost_us(c, args.n_h, args.n_v, args.repeats) for c in (csi000, csi004)}
     rows = []
-    for name, csi, alloc, ctx in allocations(csi000, csi004, p000, p004):
-        prec = csi.steps(0)
+    per_step = args.precoders == "per-step"
+    for name, csi, alloc, ctx in allocations(csi000, csi004, p000, p004, args.k_max):
+        prec = csi if per_step else csi.steps(0)
         scheme = SCHEME_RATES[name]
         best = {"explicit": np.inf, "gram": np.inf}
         result = {}
@@ -248,8 +255,9 @@ def measure(args: argparse.Namespace) -> list[dict]:
                "mean_se_bps_hz": float(result["gram"].se_bps_hz[:, served].mean()) if served.any() else 0.0}
         if not args.no_mc:
             step = min(args.mc_step, args.steps - 1)
-            closed = scheme(csi.steps(step), prec, alloc, ctx).sinr
-            wall, est = _timed(lambda: montecarlo(name, csi.steps(step), prec, alloc, ctx, args.mc_draws, rng))
+            mc_prec = csi.steps(step) if per_step else prec
+            closed = scheme(csi.steps(step), mc_prec, alloc, ctx).sinr
+            wall, est = _timed(lambda: montecarlo(name, csi.steps(step), mc_prec, alloc, ctx, args.mc_draws, rng))
             ok = closed > 0
             row.update({"mc_step": step, "mc_draws": args.mc_draws,
                         "mc_max_rel_err": float(np.max(np.abs(closed[ok] / est.sinr[ok] - 1.0))) if ok.any() else 0.0,

@@ -38,9 +38,10 @@ from ..radio.params import RadioParams
 from ..radio.statistical_csi import StatisticalCSI
 from ..radio.steering import SteeringFactors, gram_from_factors, gram_matrix, steering_factors, steering_vector
 from .mismatched import imrt_estimator, imrt_moments, mr_estimator, mr_sinr
-from .precoder_span import slnr_span, smrt_span, span_projections, szf_span
+from .precoder_span import served_columns, slnr_span, smrt_span, span_projections, szf_span
 from .precoders import smrt_precoders
-from .rates_cfmntn import moments_from_projections, sinr_from_moments, spectral_efficiency, statistical_precoders
+from .rates_cfmntn import (moments_from_projections, sinr_from_column_moments, sinr_from_moments, spectral_efficiency,
+                           statistical_precoders)
 from .single import DEFAULT_LEAKAGE, slnr_precoders_from_mask
 from .spotbeam import beam_angles, beam_weights
 
@@ -275,6 +276,11 @@ class RateModel:
         precoders and estimators must not depend on the weights."""
         return False
 
+    def precoder_steering(self, ctx: RateContext) -> bool:
+        """Whether :meth:`prepare` reads the steering vectors of the precoder CSI (the Gram path
+        reads angles only, but for the sZF and SLNR spans)."""
+        return ctx.method == "explicit"
+
     def active(self, p: np.ndarray, alloc: Allocation, n_serving: np.ndarray) -> np.ndarray:
         """(S,) bool: satellites that radiate (the others are left out of the evaluation)."""
         return p.any(axis=-1) if p.ndim == 2 else p.any(axis=(0, 2))
@@ -315,7 +321,7 @@ class RateModel:
         if sats.size and n_steps:
             csi_t = _select(csi_true, sats, keep_steering=ctx.method == "explicit")
             snapshot = csi_precoder.beta.ndim == 2
-            csi_p = (csi_precoder if snapshot else csi_precoder.flatten_steps()).satellites(sats)
+            csi_p = _select(csi_precoder, sats, self.precoder_steering(ctx), flatten=not snapshot)
             alloc = _restrict(allocation, sats)
             p = p[..., sats, :]
             state = self.prepare(csi_p, p, alloc, ctx) if snapshot else None
@@ -345,6 +351,9 @@ class StatisticalRates(RateModel):
     def accepts_per_step(self, ctx: RateContext) -> bool:
         return self.links == "cluster" and self.precoder != "slnr" and ctx.zf_users == "all"
 
+    def precoder_steering(self, ctx: RateContext) -> bool:
+        return ctx.method == "explicit" or self.precoder != "smrt"
+
     def prepare(self, csi_p: StatisticalCSI, p: np.ndarray, alloc: Allocation, ctx: RateContext) -> dict:
         state: dict = {"phase": csi_p.phase_rad}
         kind = self.precoder
@@ -368,13 +377,21 @@ class StatisticalRates(RateModel):
         return state
 
     def run(self, csi_t: StatisticalCSI, state: dict, p: np.ndarray, ctx: RateContext) -> np.ndarray:
+        columns = None
         if ctx.method == "gram":
-            proj = span_projections(ctx.factors(csi_t), state["span"])
+            # only precoders with power enter 000 eq 21: form those columns when they are few
+            # (≤ K_max of K per satellite), which makes sMRT linear in the users
+            served = served_columns(p > 0)
+            columns = served if 2 * served.width <= p.shape[-1] else None
+            proj = span_projections(ctx.factors(csi_t), state["span"], columns)
         else:
             proj = np.conj(csi_t.steering) @ np.swapaxes(state["w"], -1, -2)
         if ctx.phase_source == "true":                          # re-phase each precoder to the true LOS phase
-            proj = proj * np.exp(1j * (csi_t.phase_rad - state["phase"]))[..., None, :]
+            rephase = np.exp(1j * (csi_t.phase_rad - state["phase"]))
+            proj = proj * (rephase if columns is None else columns.take(rephase))[..., None, :]
         mean, var = moments_from_projections(csi_t, proj)
+        if columns is not None:
+            return sinr_from_column_moments(mean, var, p, columns, ctx.tx_power_w, ctx.noise_w)
         return sinr_from_moments(mean, var, p, ctx.tx_power_w, ctx.noise_w)
 
 
@@ -467,14 +484,20 @@ class SpotRates(RateModel):
         return _spot_run(csi_t, state, ctx)
 
 
-def _select(csi: StatisticalCSI, sats: np.ndarray, keep_steering: bool) -> StatisticalCSI:
-    """The satellites ``sats`` of ``csi`` with its steps flattened to (T, S, U). The Gram path never
-    reads steering vectors, so it gets a zero-stride placeholder of the right shape instead of a copy
-    (a block's steering is its largest array)."""
+def _select(csi: StatisticalCSI, sats: np.ndarray, keep_steering: bool, flatten: bool = True) -> StatisticalCSI:
+    """The satellites ``sats`` of ``csi``, with its steps flattened to (T, S, U) if ``flatten``.
+    Without ``keep_steering`` the steering array (a block's largest, never read by the Gram path)
+    is replaced by a zero-stride placeholder of its shape, so it is neither copied nor gathered."""
+    n_ant = csi.n_ant
     if not keep_steering:
-        csi = replace(csi, steering=np.broadcast_to(np.zeros((), complex), csi.steering.shape))
-    csi = csi.flatten_steps()
-    return csi if sats.size == csi.n_sat else csi.satellites(sats)
+        csi = replace(csi, steering=np.broadcast_to(np.zeros((), complex), csi.beta.shape + (1,)))
+    if flatten:
+        csi = csi.flatten_steps()
+    if sats.size != csi.n_sat:
+        csi = csi.satellites(sats)
+    if not keep_steering:
+        csi = replace(csi, steering=np.broadcast_to(np.zeros((), complex), csi.beta.shape + (n_ant,)))
+    return csi
 
 
 def _check_inputs(model: RateModel, csi_true: StatisticalCSI, csi_precoder: StatisticalCSI,

@@ -18,6 +18,12 @@ Every statistical precoder of 000 on satellite l is a linear combination of the 
 Hence a_{l,k}^H w_{l,j} = e^{jφ̂_{l,j}} Σ_i (a_{l,k}^H â_{l,i}) C_{l,i,j}: a K × K Gram matrix of
 steering vectors (closed form, :func:`~simulator.radio.steering.gram_matrix`) times C, instead
 of K² inner products of length N per satellite and step.
+
+Only the precoders that carry power enter a rate (000 eq 21 weighs w_{l,j} by p_{l,j}), and a
+satellite serves at most K_max users, so :func:`span_projections` can form the columns j of
+:class:`ServedColumns` alone: (..., L, K, J) with J ≤ K_max instead of (..., L, K, K). For sMRT
+(diagonal C) that also shrinks the Gram matrix to K × J per satellite, which makes the
+projections linear in the users.
 """
 
 from __future__ import annotations
@@ -31,7 +37,8 @@ from ..radio.steering import SteeringFactors, gram_matrix
 from .precoders import ZF_RCOND
 from .single import DEFAULT_LEAKAGE
 
-__all__ = ["PrecoderSpan", "smrt_span", "szf_span", "slnr_span", "span_projections"]
+__all__ = ["PrecoderSpan", "ServedColumns", "served_columns", "smrt_span", "szf_span", "slnr_span",
+           "span_projections"]
 
 
 @dataclass(frozen=True)
@@ -42,15 +49,79 @@ class PrecoderSpan:
     ----------
     factors : SteeringFactors, arrays (..., L, K) — the spanning steering vectors â_{l,i}
     coef : ndarray, shape (..., L, K, K), complex — C[l, i, j]; a zero column is "no precoder"
-        (for ``diagonal`` spans only the diagonal C[l, j, j], shape (..., L, K))
+        (for ``diagonal`` spans only the diagonal C[l, j, j], shape (..., L, K)); with ``right``
+        the left factor (..., L, K, r) of C = coef @ right
     phase_rad : ndarray, shape (..., L, K), rad — φ̂_{l,j}, the LOS phase the precoder compensates
     diagonal : bool — C is diagonal (sMRT): projections need no K × K product
+    right : ndarray, shape (..., L, r, K), complex, optional — right factor of a low-rank C (sZF):
+        only the columns in use are multiplied out (:meth:`coefficients`)
     """
 
     factors: SteeringFactors
     coef: np.ndarray
     phase_rad: np.ndarray
     diagonal: bool
+    right: np.ndarray | None = None
+
+    def coefficients(self, columns: "ServedColumns | None" = None) -> np.ndarray:
+        """C (..., L, K, K) — or its columns j = columns.index[l, m], (..., L, K, J) — (diagonal
+        spans: (..., L, K) or (..., L, J))."""
+        if self.diagonal:
+            return self.coef if columns is None else columns.take(self.coef)
+        right = self.right
+        if right is None:
+            return self.coef if columns is None else columns.take_last(self.coef)
+        return self.coef @ (right if columns is None else columns.take_last(right))
+
+
+@dataclass(frozen=True)
+class ServedColumns:
+    """The users each satellite serves, padded to a common count: column m of satellite l is user
+    ``index[l, m]``; ``valid[l, m]`` is False on padding (which repeats a served user, or user 0).
+
+    Attributes
+    ----------
+    index : ndarray, shape (L, J), int — served user of each (satellite, column)
+    valid : ndarray, shape (L, J), bool — the column is a served user, not padding
+    n_user : int — K, the users of the full problem
+    """
+
+    index: np.ndarray
+    valid: np.ndarray
+    n_user: int
+
+    @property
+    def width(self) -> int:
+        """J, the columns per satellite (the most users any satellite serves)."""
+        return int(self.index.shape[-1])
+
+    def take(self, x: np.ndarray) -> np.ndarray:
+        """x[..., l, index[l, m]] for x of shape (..., L, K): shape (..., L, J)."""
+        x = np.asarray(x)
+        return np.take_along_axis(x, np.broadcast_to(self.index, x.shape[:-1] + (self.width,)), axis=-1)
+
+    def take_last(self, x: np.ndarray) -> np.ndarray:
+        """x[..., l, i, index[l, m]] for x of shape (..., L, K', K): shape (..., L, K', J)."""
+        index = np.broadcast_to(self.index[:, None, :], x.shape[:-1] + (self.width,))
+        return np.take_along_axis(x, index, axis=-1)
+
+
+def served_columns(mask: np.ndarray) -> ServedColumns:
+    """:class:`ServedColumns` of a link mask (L, K), or (T, L, K) (the union over the steps is kept).
+
+    Users are listed in increasing order per satellite; padding repeats the satellite's first
+    served user (user 0 when it serves nobody) and is marked invalid.
+    """
+    mask = np.asarray(mask, dtype=bool)
+    if mask.ndim == 3:
+        mask = mask.any(axis=0)
+    n_sat, n_user = mask.shape
+    count = mask.sum(axis=-1)
+    width = max(1, int(count.max(initial=0)))
+    order = np.argsort(~mask, axis=-1, kind="stable")[:, :width]           # served users first, in order
+    valid = np.arange(width)[None, :] < count[:, None]
+    index = np.where(valid, order, order[:, :1])
+    return ServedColumns(index=index.astype(np.int64), valid=valid, n_user=int(n_user))
 
 
 def smrt_span(csi: StatisticalCSI, factors: SteeringFactors, served: np.ndarray | None = None) -> PrecoderSpan:
@@ -64,6 +135,10 @@ def smrt_span(csi: StatisticalCSI, factors: SteeringFactors, served: np.ndarray 
 def szf_span(csi: StatisticalCSI, factors: SteeringFactors, stacked: np.ndarray | None = None,
              rcond: float = ZF_RCOND) -> PrecoderSpan:
     """sZF u_j = (Â^H)^+ e_j (000 eq 11) as a span: C = U Σ^{-2} U^H / √C_jj from the SVD of Â^H.
+
+    C is kept as its factors U Σ^{-2} and U^H / √C_jj (C_jj = Σ_r |U_jr|² σ_r^{-2}): forming the
+    K × K product costs L K² r, while the rates need only the columns of the served users
+    (:meth:`PrecoderSpan.coefficients`).
 
     Parameters
     ----------
@@ -82,10 +157,11 @@ def szf_span(csi: StatisticalCSI, factors: SteeringFactors, stacked: np.ndarray 
     u, s, _ = np.linalg.svd(a_h, full_matrices=False)             # u (..., L, K, r), s (..., L, r)
     keep = s > rcond * s.max(axis=-1, keepdims=True)
     inv_sq = np.divide(1.0, s**2, out=np.zeros(s.shape), where=keep)
-    coef = (u * inv_sq[..., None, :]) @ np.conj(np.swapaxes(u, -1, -2))     # U Σ^{-2} U^H
-    norm_sq = np.real(np.diagonal(coef, axis1=-2, axis2=-1))                  # ||u_j||²
+    left = u * inv_sq[..., None, :]                                           # U Σ^{-2}
+    norm_sq = np.einsum("...jr,...r->...j", u.real**2 + u.imag**2, inv_sq)    # ||u_j||² = C_jj
     scale = np.divide(1.0, np.sqrt(norm_sq), out=np.zeros(norm_sq.shape), where=norm_sq > 0)
-    return PrecoderSpan(factors, coef * scale[..., None, :], csi.phase_rad, diagonal=False)
+    right = np.conj(np.swapaxes(u, -1, -2)) * scale[..., None, :]             # U^H / √C_jj
+    return PrecoderSpan(factors, left, csi.phase_rad, diagonal=False, right=right)
 
 
 def slnr_span(csi: StatisticalCSI, factors: SteeringFactors, served: np.ndarray, tx_power_w: float,
@@ -137,20 +213,31 @@ def slnr_span(csi: StatisticalCSI, factors: SteeringFactors, served: np.ndarray,
     return PrecoderSpan(factors, coef, csi.phase_rad, diagonal=False)
 
 
-def span_projections(true_factors: SteeringFactors, span: PrecoderSpan) -> np.ndarray:
+def span_projections(true_factors: SteeringFactors, span: PrecoderSpan,
+                     columns: ServedColumns | None = None) -> np.ndarray:
     """a_{l,k}^H w_{l,j} for true steering vectors a and span precoders w (module docstring).
 
     Parameters
     ----------
     true_factors : SteeringFactors, arrays (..., L, K) — the channels' steering vectors a_{l,k}
     span : PrecoderSpan — arrays (L, K[, K]) (one snapshot, broadcast) or (..., L, K[, K])
+    columns : ServedColumns, optional — form only the precoders j = columns.index[l, m]
 
     Returns
     -------
-    ndarray, shape (..., L, K, K), complex — index [l, k, j]
+    ndarray, shape (..., L, K, K), complex — index [l, k, j]; with ``columns`` (..., L, K, J),
+    index [l, k, m] for j = columns.index[l, m]
     """
-    gram = gram_matrix(true_factors, span.factors)                          # [l, k, i] = a_k^H â_i
-    phasor = np.exp(1j * span.phase_rad)
+    phase, coef = span.phase_rad, span.coefficients(columns)
+    if columns is not None:
+        phase = columns.take(phase)
+    phasor = np.exp(1j * phase)
     if span.diagonal:
-        return gram * (span.coef * phasor)[..., None, :]
-    return (gram @ span.coef) * phasor[..., None, :]
+        own = span.factors
+        if columns is not None:                                             # only the served â_j
+            lead = np.shape(own.cos_h)[:-1]
+            index = np.broadcast_to(columns.index, lead + (columns.width,))
+            own = SteeringFactors(*(np.take_along_axis(x, index, axis=-1) for x in own[:5]), own.n_h, own.n_v)
+        return gram_matrix(true_factors, own) * (coef * phasor)[..., None, :]
+    gram = gram_matrix(true_factors, span.factors)                          # [l, k, i] = a_k^H â_i
+    return (gram @ coef) * phasor[..., None, :]

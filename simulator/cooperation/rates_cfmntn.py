@@ -21,7 +21,7 @@ Spectral efficiency is ``log2(1 + SINR)`` in bit/s/Hz.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
@@ -30,10 +30,14 @@ from ..radio.statistical_csi import StatisticalCSI
 from .coefficients import SinrCoefficients
 from .precoders import smrt_precoders, szf_precoders
 
+if TYPE_CHECKING:
+    from .precoder_span import ServedColumns
+
 __all__ = [
     "link_moments",
     "moments_from_projections",
     "sinr_from_moments",
+    "sinr_from_column_moments",
     "coefficients_from_moments",
     "MomentCoefficients",
     "dense_g",
@@ -110,6 +114,49 @@ def sinr_from_moments(mean: np.ndarray, var: np.ndarray, p: np.ndarray, tx_power
     signal = np.abs(np.diagonal(amp, axis1=-2, axis2=-1)) ** 2
     spread = np.einsum("...lkj,...lj->...k", var, p**2)
     cross = np.sum(np.abs(amp) ** 2, axis=-1) - signal
+    noise = np.asarray(noise_w, dtype=float)[..., None]
+    return tx_power_w * signal / (tx_power_w * (spread + cross) + noise)
+
+
+def sinr_from_column_moments(mean: np.ndarray, var: np.ndarray, p: np.ndarray, columns: "ServedColumns",
+                             tx_power_w: float, noise_w: float | np.ndarray) -> np.ndarray:
+    """:func:`sinr_from_moments` (000 eq 21) from the moments of the served precoders only.
+
+    Column m of satellite l holds precoder j = columns.index[l, m]
+    (:func:`~simulator.cooperation.precoder_span.served_columns`); every precoder with
+    p_{l,j} > 0 must be among the valid columns. The coherent sums Σ_l p_{l,j} mean_{l,k,j} are
+    gathered per user j from the (l, m) columns that hold it, so the work is L·K·J with J the most
+    users of a satellite (≤ K_max) instead of L·K·K; the result equals :func:`sinr_from_moments`
+    to rounding.
+
+    Parameters
+    ----------
+    mean, var : ndarray, shape (..., L, K, J) — link moments, index [l, k, m]
+    p : ndarray, shape (..., L, K) — power weights p_{l,j} (zero outside the clusters)
+    columns : ServedColumns — the (L, J) precoder index of the moments
+    tx_power_w : float, W — ρ_t
+    noise_w : float or ndarray, shape (...,), W — σ_n²
+
+    Returns
+    -------
+    ndarray, shape (..., K), linear
+    """
+    n_user = mean.shape[-2]
+    weight = np.where(columns.valid, columns.take(np.asarray(p, dtype=float)), 0.0)   # (..., L, J)
+    spread = np.einsum("...lkm,...lm->...k", var, weight**2)
+    terms = np.swapaxes(mean * weight[..., None, :], -3, -2)                  # (..., K, L, J)
+    terms = terms.reshape(terms.shape[:-2] + (-1,))                           # columns (l, m) flattened
+    target = np.where(columns.valid, columns.index, -1).ravel()
+    order = np.argsort(target, kind="stable")
+    order = order[target[order] >= 0]                                         # padding adds nothing
+    if not order.size:                                                        # no precoder at all
+        return np.zeros(spread.shape)
+    users, starts = np.unique(target[order], return_index=True)
+    amp = np.add.reduceat(terms[..., order], starts, axis=-1)                 # (..., K, U'): Σ_l p mean
+    power = amp.real**2 + amp.imag**2
+    signal = np.zeros(power.shape[:-2] + (n_user,))
+    signal[..., users] = power[..., users, np.arange(users.size)]
+    cross = np.sum(power, axis=-1) - signal
     noise = np.asarray(noise_w, dtype=float)[..., None]
     return tx_power_w * signal / (tx_power_w * (spread + cross) + noise)
 
