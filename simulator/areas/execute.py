@@ -13,9 +13,9 @@ numbers, so rows never pass through the scheduler. A LocalCluster started here (
 processes and wait for them, so they need no process of their own; a cluster given by address or
 Client runs the same task in its workers, whatever they are. A task reopens its area directory with
 resume when it holds a manifest, so a retry (``retries``) or a rerun with ``--resume`` continues
-from the area's last complete chunk, and an area already complete is not run again. Dask workers
-come from :mod:`simulator.experiments.dask_runner` (one thread and single-threaded BLAS each);
-serial runs (``workers=0``) replay each area in this process.
+from the area's last complete chunk, and an area already complete is not run again. The local
+cluster comes from :mod:`simulator.experiments.dask_runner`; the area's process has single-threaded
+BLAS whatever its worker's. Serial runs (``workers=0``) replay each area in this process.
 """
 
 from __future__ import annotations
