@@ -466,16 +466,17 @@ def test_run_scenario_refuses_a_multi_area_scenario_in_one_line(tmp_path):
     assert not (tmp_path / "run").exists()
 
 
-#: What the area's process runs under :class:`_KillOnceMidArea`: the area, but the first time area
-#: ``area_dir`` starts its second chunk it waits until another area is complete, notes the Parquet
-#: files written so far (with their mtimes) and its own pid in ``marker``, SIGKILLs its parent (the
-#: Dask worker) and waits for the lifeline to end it. The marker makes it happen once across restarts.
+#: What the area's process runs in the killing tests: the area, but the first time area ``area_dir``
+#: starts its second chunk it waits until another area is complete, notes the Parquet files written
+#: so far (with their mtimes) and its own pid in ``marker``, then SIGKILLs its parent (``"parent"``:
+#: the Dask worker; it waits for the lifeline to end it) or itself (``"self"``). The marker makes it
+#: happen once across restarts.
 _KILLING_CHILD = """
 import json, os, signal, sys, time
 from pathlib import Path
 from simulator.engine.replay import Replay
 
-area_dir, others, marker = json.loads(sys.argv.pop(1))
+area_dir, others, marker, victim = json.loads(sys.argv.pop(1))
 original = Replay.run_chunk
 
 def complete(d):
@@ -493,7 +494,7 @@ def run_chunk(replay, t0, *args, **kwargs):
         files = {str(p): p.stat().st_mtime_ns for d in [area_dir, *done] for p in Path(d).rglob("*.parquet")}
         Path(marker + ".tmp").write_text(json.dumps({"complete": done, "files": files, "child": os.getpid()}))
         os.replace(marker + ".tmp", marker)
-        os.kill(os.getppid(), signal.SIGKILL)
+        os.kill(os.getppid() if victim == "parent" else os.getpid(), signal.SIGKILL)
         time.sleep(60)
         raise AssertionError("the area's process outlived its Dask worker")
     return original(replay, t0, *args, **kwargs)
@@ -510,7 +511,7 @@ class _KillOnceMidArea:
     idempotent = True
 
     def __init__(self, area_dir: str, others: list[str], marker: str) -> None:
-        self.config = json.dumps([area_dir, others, marker])
+        self.config = json.dumps([area_dir, others, marker, "parent"])
 
     def setup(self, worker) -> None:
         import sys
@@ -543,14 +544,45 @@ def test_a_dask_worker_killed_mid_area_loses_nothing(reference, tmp_path):
     plugin_type = type("KillOnceMidArea", (_KillOnceMidArea, WorkerPlugin), {})
     cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the workers do not import this test module
     try:
-        with local_client(2) as client:
+        with local_client(2, processes=True) as client:  # a worker *process* to kill
             client.register_plugin(plugin_type(str(run / f"area={victim}"),
                                                [str(run / f"area={n}") for n in names[1:]], str(marker)))
             result = run_areas(sc, output_dir=run, scheduler=client, progress=False, retries=0)
     finally:
         cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
+    _assert_resumed_after_the_kill(result, marker, run, victim, alone)
+
+
+def test_an_area_process_killed_mid_area_on_local_workers_is_retried_and_resumes(reference, tmp_path,
+                                                                                 monkeypatch):
+    """The default local cluster (thread workers, each area in its own process): the area's process
+    dies (SIGKILL) after its first chunk, once another area is complete; Dask runs the area again, it
+    resumes from its last complete chunk, the finished areas are untouched, and every area's rows
+    equal those of the area replayed alone."""
+    import sys
+
+    import simulator.areas.child as child
+
+    sc, alone, _ = reference
+    run = (tmp_path / "run").resolve()
+    marker = tmp_path / "killed.json"
+    names = list(alone)
+    victim = names[0]
+    config = json.dumps([str(run / f"area={victim}"), [str(run / f"area={n}") for n in names[1:]], str(marker),
+                         "self"])
+    monkeypatch.setattr(child, "child_command", lambda: [sys.executable, "-c", _KILLING_CHILD, config])
+    result = run_areas(sc, output_dir=run, workers=2, progress=False, retries=1)
+    _assert_resumed_after_the_kill(result, marker, run, victim, alone)
+
+
+def _assert_resumed_after_the_kill(result, marker: Path, run: Path, victim: str, alone: dict) -> None:
+    """What a kill by :data:`_KILLING_CHILD` must leave: the run complete, the victim's first chunk and
+    the areas complete before the kill not rewritten, the victim resumed to its second chunk, its
+    killed process gone, and every area's rows those of the area alone."""
+    import time
+
     killed = json.loads(marker.read_text())
-    assert result.ok and killed["complete"]  # a worker did die, with an area finished before
+    assert result.ok and killed["complete"]  # a process did die, with an area finished before
     first_chunk = [p for p in killed["files"] if f"area={victim}" in p]
     assert first_chunk and all("chunk-000000" in p for p in first_chunk)
     for path, mtime_ns in killed["files"].items():  # kept, not written again
@@ -559,7 +591,9 @@ def test_a_dask_worker_killed_mid_area_loses_nothing(reference, tmp_path):
     deadline = time.monotonic() + 5
     while _running(killed["child"]) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert not _running(killed["child"]), "the area's process outlived its worker"
+    assert not _running(killed["child"]), "the area's killed process still runs"
+    for name, run_dir in alone.items():
+        _assert_same_rows(run_dir, run / f"area={name}")
 
 
 def _running(pid: int) -> bool:
@@ -568,8 +602,6 @@ def _running(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0] != "Z"
     except FileNotFoundError:
         return False
-    for name, run_dir in alone.items():
-        _assert_same_rows(run_dir, run / f"area={name}")
 
 
 def test_sigterm_closes_the_cluster_and_lists_the_areas_as_interrupted(reference, tmp_path):

@@ -8,11 +8,14 @@ every area and its status; it is rewritten as areas finish.
 
 A task travels as (area scenario, options); on Dask the worker runs the area in a plain child
 process (:mod:`simulator.areas.child`), which writes the area's files itself and returns a few
-numbers, so rows never pass through the scheduler. A task reopens its area directory with
+numbers, so rows never pass through the scheduler. A LocalCluster started here (``workers``, no
+``scheduler``) has *thread* workers of this process, one thread each: they only start the areas'
+processes and wait for them, so they need no process of their own; a cluster given by address or
+Client runs the same task in its workers, whatever they are. A task reopens its area directory with
 resume when it holds a manifest, so a retry (``retries``) or a rerun with ``--resume`` continues
-from the area's last complete chunk, and an area already complete is not run again. Dask workers
-come from :mod:`simulator.experiments.dask_runner` (one thread and single-threaded BLAS each);
-serial runs (``workers=0``) replay each area in this process.
+from the area's last complete chunk, and an area already complete is not run again. The local
+cluster comes from :mod:`simulator.experiments.dask_runner`; the area's process has single-threaded
+BLAS whatever its worker's. Serial runs (``workers=0``) replay each area in this process.
 """
 
 from __future__ import annotations
@@ -220,8 +223,8 @@ def run_areas(scenario: Scenario, *, output_dir: str | Path | None = None, worke
     ----------
     scenario : Scenario with ``areas``
     output_dir : path — the run directory (default: the scenario's ``output.directory``)
-    workers : int or None — LocalCluster worker processes (default: the available cores); 0 = serially
-        in this process
+    workers : int or None — LocalCluster workers, threads of this process each starting its areas'
+        processes (default: the available cores); 0 = serially in this process
     scheduler : None, str or distributed.Client — an address such as ``tcp://host:8786`` (its workers
         must see the run directory) or a Client; None: a new LocalCluster (or serial with workers=0)
     retries : int — extra attempts of an area that raised; each resumes from the area's last chunk
@@ -319,11 +322,14 @@ def _run_locked(scenario: Scenario, areas: dict[str, Scenario], run_dir: Path, s
 
                 from ..experiments.dask_runner import dask_client
 
+                # A new local cluster has thread workers: each area runs in a child process of its
+                # own anyway, so worker processes would only add their start (~7 s for two, bench
+                # areas); an external scheduler's workers keep whatever they are.
                 # Dask's statistical profiler samples every worker thread each 10 ms; on an area (a
                 # long pure-Python task) it cost ~20 % more CPU (bench areas, 2 areas x 600 s, 1
                 # worker: 12.4 s with it, 10.1 s without). New local workers inherit this setting.
                 with dask.config.set({"distributed.worker.profile.enabled": False}), \
-                        dask_client(scheduler, workers, 1) as client:
+                        dask_client(scheduler, workers, 1, processes=False) as client:
                     submitted = costliest_first(areas, todo) if order == "cost" else todo
                     _on_dask(client, areas, submitted, run_dir, retries, max_chunks, repair, ledger, reporter,
                              outcomes)

@@ -8,15 +8,15 @@ temporary run directories, in this order:
   a machine with two or more cores, two decision threads): the default serial run, ~1.2 cores busy;
 - ``serial, 1 core``: in a fresh process with single-threaded BLAS, rates evaluated in that process
   and one decision thread — each area on one core, as a Dask worker runs it (the matched baseline);
-- on a LocalCluster of each size in ``--workers`` (worker processes with one thread, each area in
-  a child process of its worker with BLAS single-threaded and one decision thread; areas
-  submitted costliest first);
+- on a LocalCluster of each size in ``--workers``, as ``leosim run --workers N`` starts it (thread
+  workers in this process, one thread each, each area in a child process of its worker with BLAS
+  single-threaded and one decision thread; areas submitted costliest first);
 - with ``--declared-order``, the largest cluster again with the areas submitted in declaration order.
 
 Per mode: the end-to-end wall time (cluster start included), the speed-up over the default serial
 run (``speedup``) and over the one-core serial run (``speedup_1core``), the CPU seconds of the
 areas (summed over the processes that ran them), the CPU seconds of the whole mode
-(``cpu_s_all``: this process and every process it started, cluster and worker threads included),
+(``cpu_s_all``: this process, with the scheduler and the worker threads, and every process it started),
 the peak resident memory of each process that ran areas (the largest, MiB), whether every table equals the serial run's row by row
 (``decisions.solve_s``, a wall-clock measurement, left out), and the 1-minute load average at the
 end (other jobs on the machine slow the wall times; the CPU seconds are less affected).
@@ -98,7 +98,7 @@ def run(args: argparse.Namespace) -> list[dict]:
 
 def _cpu_all_s() -> float:
     """User + system CPU seconds of this process and of every process it started and waited for
-    (Dask scheduler, nannies, workers, their areas' processes, rate workers), s."""
+    (the areas' processes, rate workers; the local Dask scheduler and workers are threads here), s."""
     me, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     return me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
 

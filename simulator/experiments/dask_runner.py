@@ -239,8 +239,10 @@ def single_threaded_blas() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def dask_client(scheduler: Any, workers: int | None, threads_per_worker: int) -> Iterator[Any]:
-    """A distributed Client: the one given, one connected to an address, or one on a new LocalCluster."""
+def dask_client(scheduler: Any, workers: int | None, threads_per_worker: int, *,
+                processes: bool = True) -> Iterator[Any]:
+    """A distributed Client: the one given, one connected to an address, or one on a new LocalCluster
+    (``processes`` as :func:`local_client`)."""
     from distributed import Client
 
     if isinstance(scheduler, Client):
@@ -257,28 +259,34 @@ def dask_client(scheduler: Any, workers: int | None, threads_per_worker: int) ->
         return
     if scheduler is not None:
         raise InputError(f"scheduler={scheduler!r} must be None, 'serial', an address or a distributed.Client")
-    with local_client(workers, threads_per_worker) as client:
+    with local_client(workers, threads_per_worker, processes=processes) as client:
         yield client
 
 
 @contextlib.contextmanager
-def local_client(workers: int | None = None, threads_per_worker: int = 1) -> Iterator[Any]:
+def local_client(workers: int | None = None, threads_per_worker: int = 1, *,
+                 processes: bool = True) -> Iterator[Any]:
     """A Client on a new ``LocalCluster`` of worker processes with single-threaded BLAS, closed on exit.
 
     Parameters
     ----------
-    workers : int or None — worker processes (default: :func:`available_cores`)
+    workers : int or None — workers (default: :func:`available_cores`)
     threads_per_worker : int
+    processes : bool — False: the workers are threads of this process (no nanny, no worker process,
+        no imports; starts in well under a second). Only for tasks that do their work in processes of
+        their own, as the areas of ``leosim run`` do (:mod:`simulator.areas.child`); a task computing
+        in the worker would share this interpreter's GIL.
     """
     import logging
 
     from distributed import Client, LocalCluster
 
-    with single_threaded_blas():
+    with single_threaded_blas() if processes else contextlib.nullcontext():
         cluster = LocalCluster(n_workers=workers or available_cores(), threads_per_worker=threads_per_worker,
-                               processes=True, dashboard_address=":0", silence_logs=logging.CRITICAL)
+                               processes=processes, dashboard_address=":0", silence_logs=logging.CRITICAL)
     with cluster, Client(cluster) as client:
-        client.register_plugin(_IgnoreInterrupt(), name="leosim-ignore-sigint")
+        if processes:
+            client.register_plugin(_IgnoreInterrupt(), name="leosim-ignore-sigint")
         yield client
 
 
