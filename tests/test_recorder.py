@@ -461,3 +461,21 @@ def test_overwrite_deletes_the_default_report_but_nothing_else_foreign(scenario,
     (run / "report_tables" / "my-notes.txt").unlink()
     rec, first = open_run(run, scenario, overwrite=True)
     assert first == 0 and not (run / "report.html").exists() and not (run / "report_tables").exists()
+
+
+def test_a_run_killed_while_writing_its_first_manifest_starts_again(scenario, run_dir):
+    """SIGKILL between the first manifest's temporary file and its rename leaves only that file: a new
+    run starts in the directory (nothing was recorded); any other content is still refused."""
+    from simulator.errors import InputError
+
+    run_dir.mkdir()
+    (run_dir / "manifest.json.tmp").write_text('{"half": ')
+    rec, first = open_run(run_dir, scenario)
+    assert first == 0 and sorted(p.name for p in run_dir.iterdir()) == ["manifest.json"]
+    other = run_dir.parent / "other"
+    other.mkdir()
+    (other / "manifest.json.tmp").write_text("{}")
+    (other / "notes.txt").write_text("mine")
+    with pytest.raises(InputError, match="already exists and is not empty"):
+        open_run(other, scenario)
+    assert (other / "manifest.json.tmp").is_file()

@@ -392,7 +392,8 @@ def open_run(run_dir: str | Path, scenario: Scenario, *, resume: bool = False,
              overwrite: bool = False) -> tuple[Recorder, int]:
     """Open a run directory for writing; returns the recorder and the index of the first chunk to run.
 
-    - New or empty directory: a manifest with status ``running`` is written; the first chunk is 0.
+    - New or empty directory (or one holding only the temporary file of a first manifest that a
+      killed run never finished): a manifest with status ``running`` is written; the first chunk is 0.
     - Existing run, ``resume=True``: the scenario must hash like the stored one; stray ``*.tmp``
       files and chunk files not listed as complete are deleted; status goes back to ``running``;
       the first chunk is the one after the last complete chunk.
@@ -414,6 +415,10 @@ def open_run(run_dir: str | Path, scenario: Scenario, *, resume: bool = False,
         manifest.mark_resumed()
         first = manifest.next_chunk_index
         return Recorder(run_dir, chunk_index_start=first), first
+    # A run killed while writing its first manifest leaves only that manifest's temporary file:
+    # nothing was recorded, so the directory counts as empty.
+    if _only_stray_manifest(run_dir):
+        (run_dir / (MANIFEST_NAME + TMP_SUFFIX)).unlink()
     if run_dir.is_dir() and any(run_dir.iterdir()):
         if not overwrite:
             raise InputError(
@@ -424,6 +429,11 @@ def open_run(run_dir: str | Path, scenario: Scenario, *, resume: bool = False,
     run_dir.mkdir(parents=True, exist_ok=True)
     Manifest.create(run_dir, scenario)
     return Recorder(run_dir), 0
+
+
+def _only_stray_manifest(run_dir: Path) -> bool:
+    """``run_dir`` holds nothing but a manifest's temporary file (no ``manifest.json``)."""
+    return run_dir.is_dir() and [p.name for p in run_dir.iterdir()] == [MANIFEST_NAME + TMP_SUFFIX]
 
 
 def _delete_incomplete(run_dir: Path, manifest: Manifest) -> list[Path]:
