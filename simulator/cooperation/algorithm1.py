@@ -411,8 +411,8 @@ class _Run:
             gain = t_new / t - 1.0
             p, t = p_new, t_new
             self.history.append(t)
-            if gain <= tol:
-                break
+            if gain <= tol or getattr(problem, "converged_to", np.inf) <= tol:
+                break  # (or the solve met its own stopping rule at tol: a re-solve would only confirm it)
             accuracy = min(ACCURACY_LOOSEST, max(TOLERANCE, ACCURACY_PER_GAIN * gain))
         return p, t
 
