@@ -341,3 +341,21 @@ def test_warm_margin_lets_a_clustered_predecessor_through():
     assert "started cold" in refused.reason and "/ 1e-06" in refused.reason
     assert taken.inner_iters <= refused.inner_iters
     assert plain.min_sinr > 0 and np.log2(1 + taken.min_sinr) >= 0.97 * np.log2(1 + refused.min_sinr)
+
+
+def test_leakage_start_with_a_user_without_signal_keeps_uniform_power_without_warnings():
+    # A user whose links carry no signal has SINR 0 at every point: there is no balance to strike
+    # (the balancing weights would all be 0, then 0/0), and uniform power is kept.
+    import warnings
+
+    from simulator.cooperation.firstorder import LinkSinr
+
+    coeffs = synthetic_coefficients(np.random.default_rng(3), 6, 4)
+    b = np.array(coeffs.b, dtype=float)
+    b[:, 2] = 0.0
+    coeffs = SinrCoefficients(b=b, G=coeffs.G, noise=coeffs.noise)
+    usable = np.ones((6, 4), dtype=bool)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        p = a1._leakage_start(LinkSinr(coeffs, usable), usable, np.arange(4))
+    np.testing.assert_array_equal(p, uniform_power(usable))

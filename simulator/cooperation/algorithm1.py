@@ -512,6 +512,8 @@ def _leakage_start(model: LinkSinr, variables: np.ndarray, users: np.ndarray) ->
     weight = np.ones(model.n_user)
     for _ in range(LEAKAGE_BALANCE):
         q = model.sinr(_scale_into(p * weight, None, None))[users]
+        if not q.min() > 0.0:  # a user without signal: no balance to strike (weights would all be 0)
+            break
         weight[users] *= np.sqrt(q.min() / np.maximum(q, np.finfo(float).tiny))
         weight /= weight.max()
     p = _scale_into(p * weight, None, None)
