@@ -222,3 +222,28 @@ def test_a_solve_that_met_its_stopping_rule_gains_little_when_solved_again():
     p2, _ = problem.solve(0.0, p1)
     t1, t2 = (model.sinr(p)[users].min() for p in (p1, p2))
     assert t2 / t1 - 1.0 < 1e-3, (t1, t2)
+
+
+def test_maximise_min_from_a_point_where_a_user_has_no_signal_returns():
+    """A start with a user at zero amplitude is outside the log-SINR domain: the solver returns the
+    start at once (it used to restart its momentum there forever)."""
+    import threading
+
+    from simulator.cooperation.firstorder import maximise_min
+
+    csi, c, _ = _drop(4, "smrt")
+    clean, usable, _ = _prepare(c, csi.visible)
+    model = LinkSinr(clean, usable)
+    users = np.flatnonzero(usable.any(axis=0))
+    p = uniform_power(usable)
+    p[:, users[0]] = 0.0
+    q = model.to_q(p)
+    out: list = []
+    solver = threading.Thread(target=lambda: out.append(maximise_min(model, q, model.valid, users, None, 1e-3)),
+                              daemon=True)
+    solver.start()
+    solver.join(timeout=60)
+    assert not solver.is_alive(), "maximise_min did not return"
+    best, steps, _ = out[0]
+    np.testing.assert_array_equal(best, q)
+    assert steps == 0

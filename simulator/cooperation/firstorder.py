@@ -496,6 +496,8 @@ def maximise_min(
         # z is x after every restart and on the step after it (momentum 0): no evaluation then
         f_z, _, y, amp, den, proj = at_x if z is x else _objective(model, z, users, mu, lin_z)
         if y is None:  # momentum left the domain: restart from x
+            if z is x:  # x itself is outside it (a user without signal): no step to take from there
+                break
             z, t_mom, lin_z = x, 1.0, lin_x
             continue
         g = _gradient(model, z, y, amp, den, proj)
