@@ -102,6 +102,8 @@ def test_load_run_opens_a_multi_area_directory_and_groups_by_area(areas_run):
     assert list(run.areas) == [e["name"] for e in doc["areas"]] and run.status == "complete"
     assert run.area_info["lat_deg"].tolist() == [e["lat_deg"] for e in doc["areas"]]
     table = area_headline(run)
+    # computed area by area, each area's tables released after it (one area in memory at a time)
+    assert not any(t in area.__dict__ for area in run.areas.values() for t in A.loading.ANALYSED_TABLES)
     for name in run.areas:
         alone = A.headline(load_run(run_dir / f"area={name}"))
         mine = table[table["area"] == name].drop(columns=["area", "lat_deg", "lon_deg"]).reset_index(drop=True)

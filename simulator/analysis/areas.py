@@ -52,9 +52,15 @@ def area_headline(run: RunData, *, complete_only: bool = False) -> pd.DataFrame:
     if run.areas is None:
         raise InputError(f"{run.name}: not a multi-area run (no areas.json); use headline(run)")
     cols = [AREA, "lat_deg", "lon_deg", "scheme", "rsap_policy", *HEADLINE_METRICS]
-    table = headline(run)
-    if complete_only:
-        table = table[table[AREA].map(lambda a: run.areas[a].status == "complete")]
+    # Area by area, each area's tables released before the next is read: the memory of one area
+    # (stacking every area's rates took 3.9 GB for latitudes-24h.toml, 7 areas x 24 h).
+    parts = []
+    for name, area in run.areas.items():
+        if complete_only and area.status != "complete":
+            continue
+        parts.append(headline(area).assign(**{AREA: name}))
+        area.release_tables()
+    table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     if table.empty:
         return pd.DataFrame({c: pd.Series(dtype=object if c in (AREA, "scheme", "rsap_policy") else float)
                              for c in cols})

@@ -266,6 +266,14 @@ class RunData:
             return empty_table(table)
         return read_table(self.run_dir, table, complete_only=True)
 
+    def release_tables(self) -> None:
+        """Forget the tables read from disk so far (read again on next use), to keep one area's
+        tables in memory at a time; tables given in memory (``frames``) are kept."""
+        if self.run_dir is None:
+            return
+        for name in ANALYSED_TABLES:
+            self.__dict__.pop(name, None)
+
     rates = _table("rates")
     handovers = _table("handovers")
     clusters = _table("clusters")
