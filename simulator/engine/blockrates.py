@@ -17,10 +17,8 @@ decisions, so it can run beside the event loop:
 from __future__ import annotations
 
 import dataclasses
-import multiprocessing
 import os
-import signal
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 
 import numpy as np
 
@@ -29,7 +27,7 @@ from ..cooperation.schemes import SchemeDecision
 from ..radio.csi import LinkDraws, compute_statistical_csi
 from ..radio.params import RadioParams
 from .geometry import to_local
-from .lifeline import die_with_parent
+from .lifeline import replay_worker_pool
 from .rates import RateEvaluator
 
 __all__ = ["BlockRates", "LocalRates", "WorkerRates", "rate_backend"]
@@ -157,8 +155,6 @@ _WORKER: BlockRates | None = None
 
 def _worker_init(block: BlockRates) -> None:
     global _WORKER
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the replay's to handle; it shuts us down
-    die_with_parent()  # a killed run leaves no idle worker behind
     if hasattr(os, "nice"):  # POSIX
         os.nice(WORKER_NICENESS)
     _WORKER = block
@@ -201,8 +197,7 @@ class WorkerRates:
     AHEAD = 4
 
     def __init__(self, block: BlockRates) -> None:
-        self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
-                                         initializer=_worker_init, initargs=(block,))
+        self._pool = replay_worker_pool(1, _worker_init, (block,))
         self._tasks: list[tuple] = []
         self._futures: dict[int, tuple[list, Future]] = {}  # id(batch) -> (batch, its future)
 

@@ -22,14 +22,12 @@ do not depend on the pool (``tests/test_engine_decisions.py`` checks it row by r
 
 from __future__ import annotations
 
-import multiprocessing
-import signal
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from ..cooperation.decision import DecideContext, SchemeDecision
 from ..cooperation.families import FAMILIES
 from ..cooperation.schemes import SCHEMES, decide
-from .lifeline import die_with_parent
+from .lifeline import replay_worker_pool
 
 __all__ = ["DECISION_POOLS", "InlineDecisions", "ProcessDecisions", "ThreadDecisions", "decision_pool",
            "PROCESS_MIN_USERS"]
@@ -94,8 +92,6 @@ _BUILT_IN = {scheme.name: scheme for family in FAMILIES for scheme in family.SCH
 
 def _worker_init(ctx: DecideContext) -> None:
     global _CTX
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the replay's to handle; it shuts us down
-    die_with_parent()  # a killed run leaves no idle worker behind
     _CTX = ctx
 
 
@@ -122,8 +118,7 @@ class ProcessDecisions(InlineDecisions):
 
     def __init__(self, ctx: DecideContext, workers: int) -> None:
         super().__init__(ctx)
-        self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                                         initializer=_worker_init, initargs=(ctx,))
+        self._pool = replay_worker_pool(workers, _worker_init, (ctx,))
 
     def submit(self, name: str, csi, rsap, prev: SchemeDecision | None, cache: dict | None = None):
         if SCHEMES.get(name) is not _BUILT_IN.get(name):  # registered at run time: unknown to the workers
